@@ -1,0 +1,5 @@
+//! The commands behind the binary's subcommands. Each returns the process exit code: 0 clean,
+//! 1 findings of error severity (or a diff to apply), 2 is left to `main` for errors.
+
+pub mod check;
+pub mod rules;

@@ -1,0 +1,301 @@
+//! `connref.toml`: rule severities, the naming template, excludes and ignores, and the tables
+//! of the settings, stability and identity checks. An unknown key is an error with its line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+
+use crate::finding::{Finding, Severity};
+use crate::rules::registry;
+
+pub const FILE_NAME: &str = "connref.toml";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Off,
+    Info,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Globs on repository-relative paths that connref never reads.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Globs on reference logical names and flow display names whose findings are dropped.
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    #[serde(default)]
+    pub rules: BTreeMap<String, Level>,
+    #[serde(default)]
+    pub naming: Naming,
+    #[serde(default)]
+    pub settings: SettingsOptions,
+    #[serde(default)]
+    pub stability: Stability,
+    #[serde(default)]
+    pub identities: IdentitiesOptions,
+    #[serde(default)]
+    pub identity: Vec<Identity>,
+
+    /// Where the config was read from, if anywhere.
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+    #[serde(skip)]
+    pub exclude_set: GlobSet,
+    #[serde(skip)]
+    pub ignore_set: GlobSet,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Naming {
+    /// Default `{publisher}_{purpose}_{connector}`.
+    pub template: Option<String>,
+    /// Overrides the solution publisher's CustomizationPrefix.
+    pub publisher: Option<String>,
+    /// When set, the purpose must be one of these.
+    pub purposes: Option<Vec<String>>,
+    /// Api name → short name, beside the built-in aliases.
+    #[serde(default)]
+    pub connectors: BTreeMap<String, String>,
+}
+
+impl Naming {
+    pub fn template(&self) -> &str {
+        self.template.as_deref().unwrap_or("{publisher}_{purpose}_{connector}")
+    }
+
+    pub fn connector_aliases(&self) -> Vec<(String, String)> {
+        self.connectors.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsOptions {
+    /// Pipeline tokens do not count as bound.
+    #[serde(default)]
+    pub require_literal_ids: bool,
+    #[serde(default)]
+    pub map: Vec<SettingsMap>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsMap {
+    pub files: Vec<String>,
+    pub environment: Option<String>,
+    pub solution: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stability {
+    #[serde(default = "default_max_rebinds")]
+    pub max_rebinds: usize,
+}
+
+fn default_max_rebinds() -> usize {
+    1
+}
+
+impl Default for Stability {
+    fn default() -> Self {
+        Stability {
+            max_rebinds: default_max_rebinds(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitiesOptions {
+    #[serde(default = "default_max_flows")]
+    pub max_flows_per_reference: usize,
+}
+
+fn default_max_flows() -> usize {
+    10
+}
+
+impl Default for IdentitiesOptions {
+    fn default() -> Self {
+        IdentitiesOptions {
+            max_flows_per_reference: default_max_flows(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    pub name: String,
+    #[serde(default)]
+    pub flows: Vec<String>,
+    pub references: Option<Vec<String>>,
+    #[serde(default)]
+    pub connections: BTreeMap<String, Vec<String>>,
+}
+
+/// `connref.toml` in `start` or the nearest folder above it.
+pub fn find(start: &Path) -> Option<PathBuf> {
+    let abs = std::fs::canonicalize(start).ok()?;
+    abs.ancestors().map(|d| d.join(FILE_NAME)).find(|p| p.is_file())
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines().position(|l| l.contains(needle)).map_or(1, |i| i + 1)
+}
+
+pub fn glob_set(globs: &[String], what: &str, text: &str) -> Result<GlobSet> {
+    let mut b = GlobSetBuilder::new();
+    for g in globs {
+        let glob = Glob::new(g).map_err(|e| anyhow!("line {}: {what} glob `{g}` does not compile: {e}", line_of(text, g)))?;
+        b.add(glob);
+    }
+    b.build().map_err(|e| anyhow!("{what} globs do not compile: {e}"))
+}
+
+impl Config {
+    /// Reads `--config FILE`, else the `connref.toml` found above `start`, else defaults.
+    pub fn load(explicit: Option<&Path>, start: &Path) -> Result<Config> {
+        let path = match explicit {
+            Some(p) => Some(p.to_path_buf()),
+            None => find(start),
+        };
+        let Some(path) = path else { return Config::parse("") };
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read the config `{}`", path.display()))?;
+        let mut cfg = Config::parse(&text).with_context(|| format!("invalid config `{}`", path.display()))?;
+        cfg.path = Some(path);
+        Ok(cfg)
+    }
+
+    pub fn parse(text: &str) -> Result<Config> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut cfg: Config = toml::from_str(text).map_err(|e| anyhow!("{}", e.to_string().trim_end()))?;
+        for code in cfg.rules.keys() {
+            if registry::lookup(code).is_none() {
+                bail!(
+                    "line {}: unknown rule code `{code}` in [rules] (`connref rules` lists them)",
+                    line_of(text, code)
+                );
+            }
+        }
+        cfg.exclude_set = glob_set(&cfg.exclude, "exclude", text)?;
+        cfg.ignore_set = glob_set(&cfg.ignore, "ignore", text)?;
+        if let Some(p) = &cfg.naming.purposes
+            && let Some(bad) = p
+                .iter()
+                .find(|s| s.is_empty() || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        {
+            bail!(
+                "line {}: naming.purposes: `{bad}` is not a purpose (ASCII letters and digits, segments joined by `_`)",
+                line_of(text, bad)
+            );
+        }
+        let template = cfg.naming.template();
+        if !template.contains("{purpose}") || !template.contains("{connector}") {
+            bail!(
+                "line {}: naming.template must contain {{purpose}} and {{connector}}",
+                line_of(text, "template")
+            );
+        }
+        Ok(cfg)
+    }
+
+    /// Applies `[rules]` severities and `ignore`: drops findings turned off or ignored.
+    pub fn apply(&self, findings: Vec<Finding>) -> Vec<Finding> {
+        findings
+            .into_iter()
+            .filter_map(|mut f| {
+                match self.rules.iter().find(|(k, _)| k.eq_ignore_ascii_case(f.code)).map(|(_, v)| *v) {
+                    Some(Level::Off) => return None,
+                    Some(Level::Info) => f.severity = Severity::Info,
+                    Some(Level::Warning) => f.severity = Severity::Warning,
+                    Some(Level::Error) => f.severity = Severity::Error,
+                    None => {}
+                }
+                let ignored = [&f.reference, &f.flow]
+                    .into_iter()
+                    .flatten()
+                    .any(|n| self.ignore_set.is_match(n.as_str()));
+                (!ignored).then_some(f)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_name_the_key_and_line() {
+        let e = Config::parse("exclude = []\n[naming]\ntemplat = \"x\"\n").unwrap_err().to_string();
+        assert!(e.contains("line 3") && e.contains("templat"), "{e}");
+        let e = Config::parse("[rules]\nCR999 = \"off\"\n").unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("CR999"), "{e}");
+        let e = Config::parse("[rules]\nCR503 = \"loud\"\n").unwrap_err().to_string();
+        assert!(e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn reads_every_table() {
+        let cfg = Config::parse(
+            r#"
+exclude = ["legacy/**"]
+ignore = ["cat_legacy_*"]
+[rules]
+CR503 = "off"
+CR505 = "error"
+[naming]
+template = "{publisher}_{purpose}_{connector}"
+publisher = "contoso"
+purposes = ["billing", "invoice_approval"]
+[naming.connectors]
+shared_commondataserviceforapps = "dv"
+[settings]
+require_literal_ids = true
+[[settings.map]]
+files = ["deploy/*.json"]
+environment = "Prod"
+solution = "Billing"
+[stability]
+max_rebinds = 3
+[identities]
+max_flows_per_reference = 5
+[[identity]]
+name = "reporting"
+flows = ["Report *"]
+[identity.connections]
+Prod = ["abc"]
+"#,
+        )
+        .unwrap();
+        assert!(cfg.exclude_set.is_match("legacy/a/b.json"));
+        assert_eq!(cfg.settings.map[0].environment.as_deref(), Some("Prod"));
+        assert_eq!(cfg.identity[0].connections["Prod"], ["abc"]);
+        assert_eq!(cfg.stability.max_rebinds, 3);
+    }
+
+    #[test]
+    fn severities_and_ignores_apply() {
+        let cfg = Config::parse("ignore = [\"x_*\"]\n[rules]\nCR503 = \"off\"\nCR505 = \"error\"\n").unwrap();
+        let loc = crate::finding::Loc::file("a");
+        let out = cfg.apply(vec![
+            Finding::new("CR503", loc.clone(), "a"),
+            Finding::new("CR505", loc.clone(), "b"),
+            Finding::new("CR101", loc.clone(), "c").reference("x_y_z"),
+            Finding::new("CR101", loc, "d").reference("y_y_z"),
+        ]);
+        let got: Vec<_> = out.iter().map(|f| (f.code, f.severity)).collect();
+        assert_eq!(got, [("CR505", Severity::Error), ("CR101", Severity::Error)]);
+    }
+}

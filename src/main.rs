@@ -1,0 +1,63 @@
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use connref::commands;
+use connref::report::Format;
+
+/// Offline checks of Power Platform connection references in unpacked solution source.
+#[derive(Parser)]
+#[command(name = "connref", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check every solution below PATH (default: the current folder).
+    Check {
+        paths: Vec<PathBuf>,
+        /// Read this config instead of the connref.toml found above PATH.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Output format (default: github inside GitHub Actions, else human).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// List every rule with its code, default severity and summary.
+    Rules {
+        /// Print each rule's full explanation.
+        #[arg(long)]
+        explain: bool,
+    },
+    /// Explain one rule.
+    Explain { code: String },
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    let mut stdout = std::io::stdout().lock();
+    match cli.command {
+        Command::Check { paths, config, format } => commands::check::run(&commands::check::Options { paths, config, format }, &mut stdout),
+        Command::Rules { explain } => {
+            let text = if explain { commands::rules::all() } else { commands::rules::list() };
+            stdout.write_all(text.as_bytes())?;
+            Ok(0)
+        }
+        Command::Explain { code } => {
+            stdout.write_all(commands::rules::explain(&code)?.as_bytes())?;
+            Ok(0)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("connref: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The model: every solution in one tree (a working tree, the index, or a git revision), with
+//! the source position of everything a rule may point at. Rules read only this.
+
+pub mod connector;
+pub mod settings;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::finding::{Finding, Loc};
+use crate::text::SourceFile;
+
+/// One tree as read: its solutions, the files that could not be read, and the text of every
+/// file that was read (for snippets in reports).
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// `worktree`, `index`, or the commit id the tree was read from.
+    pub label: String,
+    pub solutions: Vec<Solution>,
+    /// Deployment settings files found in the tree.
+    pub settings: Vec<settings::SettingsFile>,
+    /// CR900 findings: files that could not be read or parsed.
+    pub problems: Vec<Finding>,
+    pub sources: BTreeMap<Arc<str>, SourceFile>,
+}
+
+impl Snapshot {
+    pub fn flows(&self) -> impl Iterator<Item = (&Solution, &Flow)> {
+        self.solutions.iter().flat_map(|s| s.flows.iter().map(move |f| (s, f)))
+    }
+
+    pub fn references(&self) -> impl Iterator<Item = (&Solution, &Reference)> {
+        self.solutions.iter().flat_map(|s| s.references.iter().map(move |r| (s, r)))
+    }
+
+    /// Solutions other than `except` that define `logical_name` (case-insensitively).
+    pub fn definers<'a>(&'a self, logical_name: &'a str, except: &'a Solution) -> impl Iterator<Item = &'a Solution> + 'a {
+        self.solutions
+            .iter()
+            .filter(move |s| !std::ptr::eq(*s, except) && s.reference(logical_name).is_some())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Solution {
+    /// The root folder, repository-relative (`""` for the repository root).
+    pub root: String,
+    pub unique_name: String,
+    pub unique_name_loc: Loc,
+    pub version: Option<String>,
+    /// `0` unmanaged, `1` managed, `2` both.
+    pub managed: Option<String>,
+    pub publisher: Option<String>,
+    /// The publisher's CustomizationPrefix.
+    pub prefix: Option<String>,
+    pub prefix_loc: Option<Loc>,
+    /// References that flows need but the solution does not carry (`MissingDependencies`).
+    pub missing_references: Vec<MissingReference>,
+    pub references: Vec<Reference>,
+    /// Where a new reference would be added: the `<connectionreferences>` element, or the
+    /// root of Customizations.xml when there is none.
+    pub references_loc: Loc,
+    pub flows: Vec<Flow>,
+    pub env_vars: Vec<EnvVar>,
+    pub apps: Vec<CanvasApp>,
+    pub bot_links: Vec<BotLink>,
+}
+
+impl Solution {
+    /// The reference with this logical name, compared as Dataverse does (ignoring case).
+    pub fn reference(&self, logical_name: &str) -> Option<&Reference> {
+        self.references.iter().find(|r| r.logical_name.eq_ignore_ascii_case(logical_name))
+    }
+
+    pub fn flow(&self, id: &str) -> Option<&Flow> {
+        self.flows.iter().find(|f| f.id.eq_ignore_ascii_case(id))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MissingReference {
+    pub logical_name: String,
+    pub loc: Loc,
+    /// The workflow id of the dependent flow, lower case, when the dependency names one.
+    pub dependent_flow: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Reference {
+    pub logical_name: String,
+    /// The logical-name attribute (or child element in hand-made files).
+    pub loc: Loc,
+    pub display_name: Option<String>,
+    pub connector_id: Option<String>,
+    pub connector_loc: Option<Loc>,
+    /// The custom connector's record id, for references to custom connectors.
+    pub custom_connector_id: Option<String>,
+    pub description: Option<String>,
+}
+
+impl Reference {
+    /// The connector's api name (`shared_office365`), from the last segment of the connector id.
+    pub fn api_name(&self) -> Option<&str> {
+        self.connector_id.as_deref().map(connector::api_name)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Flow {
+    /// The workflow id, lower case without braces.
+    pub id: String,
+    /// The flow's `.json` file.
+    pub path: Arc<str>,
+    /// The display name: the data.xml `Name`, else the file name without its GUID.
+    pub name: String,
+    pub meta: Option<FlowMeta>,
+    /// Entries of `properties.connectionReferences`, in file order.
+    pub entries: Vec<FlowEntry>,
+    /// Triggers and actions that use a connection, by entry key.
+    pub hosts: Vec<HostUse>,
+    /// Workflow ids of child flows it calls.
+    pub child_flows: Vec<(String, Loc)>,
+    /// Schema names of the environment variables it reads.
+    pub env_vars: Vec<String>,
+}
+
+impl Flow {
+    pub fn entry(&self, key: &str) -> Option<&FlowEntry> {
+        self.entries.iter().find(|e| e.key == key)
+    }
+
+    /// Logical names of the references the flow is bound to.
+    pub fn bound_references(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().filter_map(|e| match &e.binding {
+            Binding::Reference { logical_name, .. } => Some(logical_name.as_str()),
+            _ => None,
+        })
+    }
+}
+
+/// The `.json.data.xml` beside a flow.
+#[derive(Debug, Clone)]
+pub struct FlowMeta {
+    pub path: Arc<str>,
+    pub name: Option<String>,
+    pub category: Option<String>,
+    /// StateCode with the location of its element: `0` draft (off), `1` on, `2` suspended.
+    pub state: Option<(String, Loc)>,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FlowEntry {
+    /// The local key (`shared_office365_1`): an alias inside the flow, not an identity.
+    pub key: String,
+    pub key_loc: Loc,
+    pub binding: Binding,
+    /// `api.name`, with the location of the `name` key.
+    pub api_name: Option<(String, Loc)>,
+    pub runtime_source: Option<String>,
+    /// A sibling `connectionName` that holds a connection id of the maker's environment.
+    pub leaked_connection: Option<(String, Loc)>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Binding {
+    /// `connection.connectionReferenceLogicalName`; `loc` is that key.
+    Reference { logical_name: String, loc: Loc },
+    /// A connection embedded without a reference (`connection.name`, or the legacy package
+    /// shape `connectionName` + `id`).
+    Embedded { connection: String, loc: Loc },
+    /// No connection at all (`"connection": {}` or no `connection`).
+    Empty { loc: Loc },
+}
+
+#[derive(Debug, Clone)]
+pub struct HostUse {
+    /// The entry key named by `inputs.host.connectionName`.
+    pub key: String,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone)]
+pub struct EnvVar {
+    pub schema_name: String,
+    pub loc: Loc,
+    pub kind: Option<String>,
+    pub default_value: Option<String>,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct CanvasApp {
+    pub name: String,
+    pub path: Arc<str>,
+    /// Connector ids (lower case) the app uses.
+    pub connectors: Vec<String>,
+    /// Workflow ids (lower case) of flows the app calls.
+    pub flows: Vec<String>,
+}
+
+/// A bot component bound to a reference (`botcomponent_connectionreferenceset.xml`).
+#[derive(Debug, Clone)]
+pub struct BotLink {
+    pub component: String,
+    pub logical_name: String,
+    pub loc: Loc,
+}

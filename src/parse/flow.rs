@@ -1,0 +1,235 @@
+//! Cloud flows: `Workflows/<Name>-<GUID>.json` and the `.json.data.xml` beside it.
+
+use super::json::{self, Kind, Member, Value};
+use super::solution::normalize_guid;
+use super::{ParseError, xml};
+use crate::finding::Loc;
+use crate::model::{Binding, FlowEntry, FlowMeta, HostUse};
+use crate::text::SourceFile;
+
+/// What the flow's JSON says about connections.
+#[derive(Debug, Clone, Default)]
+pub struct FlowBody {
+    pub entries: Vec<FlowEntry>,
+    pub hosts: Vec<HostUse>,
+    pub child_flows: Vec<(String, Loc)>,
+    pub env_vars: Vec<String>,
+}
+
+/// Splits `Name-625AC674-7D13-2184-4D44-FB6C6D48C11C.json` into the sanitized name and the
+/// lower-case GUID. Names may contain `-`, so the GUID is taken from the end.
+pub fn split_file_name(file_name: &str) -> Option<(&str, String)> {
+    let stem = file_name.strip_suffix(".json")?;
+    if stem.len() < 36 {
+        return None;
+    }
+    let (name, guid) = stem.split_at(stem.len() - 36);
+    let is_guid = guid.bytes().enumerate().all(|(i, b)| {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            b == b'-'
+        } else {
+            b.is_ascii_hexdigit()
+        }
+    });
+    if !is_guid {
+        return None;
+    }
+    Some((name.strip_suffix('-').unwrap_or(name), guid.to_ascii_lowercase()))
+}
+
+fn span(file: &SourceFile, m: &Member<'_>) -> Loc {
+    file.loc(m.key_start, m.value.end - m.key_start)
+}
+
+fn expect_object<'v>(v: &'v Value<'_>, what: &str) -> Result<&'v Value<'v>, ParseError> {
+    if v.is_object() {
+        Ok(v)
+    } else {
+        Err(ParseError::new(format!("{what} is {}, expected an object", v.kind_name()), v.start))
+    }
+}
+
+pub fn parse_body(file: &SourceFile) -> Result<FlowBody, ParseError> {
+    let doc = json::parse(&file.text)?;
+    let root = expect_object(&doc.root, "the flow")?;
+    let mut body = FlowBody::default();
+    let Some(props) = root.get("properties") else {
+        return Err(ParseError::new("the flow has no `properties` object", root.start));
+    };
+    let props = expect_object(props, "`properties`")?;
+    if let Some(refs) = props.get("connectionReferences") {
+        let refs = expect_object(refs, "`properties.connectionReferences`")?;
+        for m in refs.members() {
+            body.entries.push(entry(file, m)?);
+        }
+    }
+    if let Some(def) = props.get("definition") {
+        walk_hosts(file, def, &mut body);
+        for p in def.get("parameters").map(Value::members).unwrap_or_default() {
+            if let Some(schema) = p.value.at(&["metadata", "schemaName"]).and_then(Value::as_str) {
+                body.env_vars.push(schema.to_owned());
+            }
+        }
+    }
+    Ok(body)
+}
+
+fn entry(file: &SourceFile, m: &Member<'_>) -> Result<FlowEntry, ParseError> {
+    let v = expect_object(&m.value, &format!("connection reference entry `{}`", m.key))?;
+    let key_loc = file.loc(m.key_start, m.key_end - m.key_start);
+    let str_member = |obj: &'_ Value<'_>, k: &str| {
+        obj.member(k)
+            .and_then(|mm| mm.value.as_str().map(|s| (s.to_owned(), span(file, mm))))
+    };
+    let connection = v.member("connection");
+    let binding = match connection {
+        Some(c) if c.value.is_object() => {
+            if let Some((name, loc)) = str_member(&c.value, "connectionReferenceLogicalName").filter(|(n, _)| !n.trim().is_empty()) {
+                Binding::Reference {
+                    logical_name: name.trim().to_owned(),
+                    loc,
+                }
+            } else if let Some((name, loc)) = str_member(&c.value, "name").filter(|(n, _)| !n.is_empty()) {
+                Binding::Embedded { connection: name, loc }
+            } else {
+                Binding::Empty { loc: span(file, c) }
+            }
+        }
+        Some(c) => Binding::Empty { loc: span(file, c) },
+        // The legacy package shape: `connectionName` + `id` and no `connection` object.
+        None => match str_member(v, "connectionName") {
+            Some((name, loc)) => Binding::Embedded { connection: name, loc },
+            None => Binding::Empty { loc: key_loc.clone() },
+        },
+    };
+    let api_name = v
+        .get("api")
+        .and_then(|api| str_member(api, "name"))
+        .or_else(|| str_member(v, "id").map(|(id, loc)| (crate::model::connector::api_name(&id).to_owned(), loc)));
+    let leaked_connection = match (&binding, connection) {
+        (Binding::Reference { .. }, Some(_)) => str_member(v, "connectionName"),
+        _ => None,
+    };
+    Ok(FlowEntry {
+        key: m.key.to_string(),
+        key_loc,
+        binding,
+        api_name,
+        runtime_source: v
+            .get("runtimeSource")
+            .or_else(|| v.get("source"))
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        leaked_connection,
+    })
+}
+
+/// Finds every trigger and action that uses a connection or calls a child flow, however deep
+/// it is nested (scopes, conditions, switches, loops).
+fn walk_hosts(file: &SourceFile, v: &Value<'_>, body: &mut FlowBody) {
+    match &v.kind {
+        Kind::Object(members) => {
+            if let Some(host) = v.at(&["inputs", "host"]) {
+                if let Some(m) = host.member("connectionName") {
+                    if let Some(key) = m.value.as_str() {
+                        body.hosts.push(HostUse {
+                            key: key.to_owned(),
+                            loc: span(file, m),
+                        });
+                    }
+                } else if let Some(m) = host.get("connection").and_then(|c| c.member("name")) {
+                    // Logic Apps style: "@parameters('$connections')['key']['connectionId']".
+                    if let Some(key) = m.value.as_str().and_then(legacy_key) {
+                        body.hosts.push(HostUse {
+                            key: key.to_owned(),
+                            loc: span(file, m),
+                        });
+                    }
+                }
+                if let Some(m) = host.member("workflowReferenceName")
+                    && let Some(id) = m.value.as_str()
+                {
+                    body.child_flows.push((normalize_guid(id), span(file, m)));
+                }
+            }
+            for m in members {
+                walk_hosts(file, &m.value, body);
+            }
+        }
+        Kind::Array(items) => items.iter().for_each(|i| walk_hosts(file, i, body)),
+        _ => {}
+    }
+}
+
+fn legacy_key(expr: &str) -> Option<&str> {
+    let rest = &expr[expr.find("$connections')['")? + "$connections')['".len()..];
+    Some(&rest[..rest.find('\'')?])
+}
+
+/// The `.json.data.xml`: display name, category, state.
+pub fn parse_meta(file: &SourceFile) -> Result<(Option<String>, FlowMeta), ParseError> {
+    let root = xml::parse(&file.text)?;
+    if root.name != "Workflow" {
+        return Err(ParseError::new(
+            format!("expected the root element <Workflow>, found <{}>", root.name),
+            root.offset,
+        ));
+    }
+    let state = root
+        .child("StateCode")
+        .map(|s| (s.text.trim().to_owned(), file.loc(s.offset, s.tag_len)));
+    Ok((
+        root.attr("WorkflowId").map(|a| normalize_guid(&a.value)),
+        FlowMeta {
+            path: file.path.clone(),
+            name: root.attr("Name").map(|a| a.value.clone()).filter(|n| !n.is_empty()),
+            category: root.child_text("Category").map(str::to_owned),
+            state,
+            status: root.child_text("StatusCode").map(str::to_owned),
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guid_is_taken_from_the_end_of_the_file_name() {
+        let (name, id) = split_file_name("BACoreApprovalTime-out-625AC674-7D13-2184-4D44-FB6C6D48C11C.json").unwrap();
+        assert_eq!(name, "BACoreApprovalTime-out");
+        assert_eq!(id, "625ac674-7d13-2184-4d44-fb6c6d48c11c");
+        assert!(split_file_name("notes.json").is_none());
+        assert!(split_file_name("x-625AC674-7D13-2184-4D44-FB6C6D48C11Z.json").is_none());
+    }
+
+    #[test]
+    fn reads_every_entry_shape() {
+        let text = r#"{"properties":{"connectionReferences":{
+          "a":{"runtimeSource":"embedded","connection":{"connectionReferenceLogicalName":"x_y_outlook"},"api":{"name":"shared_office365"},"connectionName":"shared-office365-a01a5015"},
+          "b":{"connection":{"name":"shared-embedded-123"},"api":{"name":"shared_sql"}},
+          "c":{"runtimeSource":"invoker","connection":{},"api":{"name":"shared_sql"}},
+          "d":{"connectionName":"shared-sharepointonl-1","source":"Embedded","id":"/providers/Microsoft.PowerApps/apis/shared_sharepointonline"}},
+          "definition":{"actions":{"s":{"type":"Scope","actions":{"x":{"type":"OpenApiConnection","inputs":{"host":{"connectionName":"a"}}},
+            "c":{"type":"Workflow","inputs":{"host":{"workflowReferenceName":"ABC"}}},
+            "l":{"type":"ApiConnection","inputs":{"host":{"connection":{"name":"@parameters('$connections')['b']['connectionId']"}}}}}}}}}}"#;
+        let body = parse_body(&SourceFile::new("f.json", text.to_owned())).unwrap();
+        assert!(matches!(&body.entries[0].binding, Binding::Reference { logical_name, .. } if logical_name == "x_y_outlook"));
+        assert_eq!(body.entries[0].leaked_connection.as_ref().unwrap().0, "shared-office365-a01a5015");
+        assert!(matches!(&body.entries[1].binding, Binding::Embedded { connection, .. } if connection == "shared-embedded-123"));
+        assert!(matches!(&body.entries[2].binding, Binding::Empty { .. }));
+        assert!(matches!(&body.entries[3].binding, Binding::Embedded { .. }));
+        assert_eq!(body.entries[3].api_name.as_ref().unwrap().0, "shared_sharepointonline");
+        let keys: Vec<_> = body.hosts.iter().map(|h| h.key.as_str()).collect();
+        assert_eq!(keys, ["a", "b"]);
+        assert_eq!(body.child_flows[0].0, "abc");
+    }
+
+    #[test]
+    fn wrong_shapes_are_errors_with_positions() {
+        let file = SourceFile::new("f.json", r#"{"properties":{"connectionReferences":[]}}"#.to_owned());
+        let e = parse_body(&file).unwrap_err();
+        assert!(e.message.contains("expected an object"));
+        assert_eq!(e.offset, 38);
+    }
+}

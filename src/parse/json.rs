@@ -1,0 +1,433 @@
+//! A JSON parser that keeps the byte offset of every value and key.
+//!
+//! serde_json forgets positions, and connref must point at the exact key that is wrong, in
+//! minified one-line flows as much as in pretty-printed settings files. Strings without escapes
+//! are borrowed from the input, so a large flow costs little more than a scan.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// Nesting deeper than this is an error rather than a stack overflow.
+const MAX_DEPTH: usize = 512;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonError {
+    pub message: String,
+    /// Byte offset in the text where the problem is.
+    pub offset: usize,
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind<'a> {
+    Null,
+    Bool(bool),
+    Number(&'a str),
+    String(Cow<'a, str>),
+    Array(Vec<Value<'a>>),
+    Object(Vec<Member<'a>>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Value<'a> {
+    pub kind: Kind<'a>,
+    /// Offset of the first byte of the value (the quote of a string, the brace of an object).
+    pub start: usize,
+    pub end: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member<'a> {
+    pub key: Cow<'a, str>,
+    /// Offset of the key's opening quote.
+    pub key_start: usize,
+    pub key_end: usize,
+    pub value: Value<'a>,
+}
+
+/// A parsed document. Duplicate keys are kept in place (a lookup finds the first) and listed,
+/// because a settings file with a duplicate key is ambiguous and must be reported.
+#[derive(Debug, Clone)]
+pub struct Document<'a> {
+    pub root: Value<'a>,
+    /// Key and key offset of every member whose key already occurred in the same object.
+    pub duplicate_keys: Vec<(String, usize)>,
+}
+
+impl<'a> Value<'a> {
+    pub fn members(&self) -> &[Member<'a>] {
+        match &self.kind {
+            Kind::Object(m) => m,
+            _ => &[],
+        }
+    }
+
+    pub fn items(&self) -> &[Value<'a>] {
+        match &self.kind {
+            Kind::Array(v) => v,
+            _ => &[],
+        }
+    }
+
+    pub fn is_object(&self) -> bool {
+        matches!(self.kind, Kind::Object(_))
+    }
+
+    pub fn member(&self, key: &str) -> Option<&Member<'a>> {
+        self.members().iter().find(|m| m.key == key)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value<'a>> {
+        self.member(key).map(|m| &m.value)
+    }
+
+    /// Follows a path of keys.
+    pub fn at(&self, path: &[&str]) -> Option<&Value<'a>> {
+        path.iter().try_fold(self, |v, k| v.get(k))
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            Kind::Null => "null",
+            Kind::Bool(_) => "a boolean",
+            Kind::Number(_) => "a number",
+            Kind::String(_) => "a string",
+            Kind::Array(_) => "an array",
+            Kind::Object(_) => "an object",
+        }
+    }
+}
+
+pub fn parse(text: &str) -> Result<Document<'_>, JsonError> {
+    let mut p = Parser {
+        s: text.as_bytes(),
+        text,
+        i: 0,
+        dups: Vec::new(),
+    };
+    p.ws();
+    if p.i == p.s.len() {
+        return Err(p.err("expected a JSON value, found the end of the file"));
+    }
+    let root = p.value(0)?;
+    p.ws();
+    if p.i < p.s.len() {
+        return Err(p.err("unexpected content after the JSON value"));
+    }
+    Ok(Document {
+        root,
+        duplicate_keys: p.dups,
+    })
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    text: &'a str,
+    i: usize,
+    dups: Vec<(String, usize)>,
+}
+
+impl<'a> Parser<'a> {
+    fn err(&self, message: impl Into<String>) -> JsonError {
+        JsonError {
+            message: message.into(),
+            offset: self.i,
+        }
+    }
+
+    fn unexpected(&self, expected: &str) -> JsonError {
+        let found = match self.text[self.i.min(self.text.len())..].chars().next() {
+            None => "the end of the file".to_owned(),
+            Some(c) if c.is_control() => format!("{c:?}"),
+            Some(c) => format!("`{c}`"),
+        };
+        self.err(format!("expected {expected}, found {found}"))
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.s.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value<'a>, JsonError> {
+        if depth > MAX_DEPTH {
+            return Err(self.err(format!("nesting is deeper than {MAX_DEPTH} levels")));
+        }
+        let start = self.i;
+        let kind = match self.s.get(self.i) {
+            Some(b'{') => self.object(depth)?,
+            Some(b'[') => self.array(depth)?,
+            Some(b'"') => Kind::String(self.string()?),
+            Some(b't') => self.literal("true", Kind::Bool(true))?,
+            Some(b'f') => self.literal("false", Kind::Bool(false))?,
+            Some(b'n') => self.literal("null", Kind::Null)?,
+            Some(b'-' | b'0'..=b'9') => self.number()?,
+            _ => return Err(self.unexpected("a JSON value")),
+        };
+        Ok(Value { kind, start, end: self.i })
+    }
+
+    fn literal(&mut self, word: &str, kind: Kind<'a>) -> Result<Kind<'a>, JsonError> {
+        if self.s[self.i..].starts_with(word.as_bytes()) {
+            self.i += word.len();
+            Ok(kind)
+        } else {
+            Err(self.unexpected("a JSON value"))
+        }
+    }
+
+    fn number(&mut self) -> Result<Kind<'a>, JsonError> {
+        let start = self.i;
+        if self.s.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        let digits = |p: &mut Self| {
+            let from = p.i;
+            while let Some(b'0'..=b'9') = p.s.get(p.i) {
+                p.i += 1;
+            }
+            p.i > from
+        };
+        if !digits(self) {
+            return Err(self.unexpected("a digit"));
+        }
+        if self.s.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            if !digits(self) {
+                return Err(self.unexpected("a digit after the decimal point"));
+            }
+        }
+        if let Some(b'e' | b'E') = self.s.get(self.i) {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.s.get(self.i) {
+                self.i += 1;
+            }
+            if !digits(self) {
+                return Err(self.unexpected("a digit in the exponent"));
+            }
+        }
+        Ok(Kind::Number(&self.text[start..self.i]))
+    }
+
+    fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
+        let open = self.i;
+        self.i += 1;
+        let start = self.i;
+        // Fast path: no escapes, borrow the slice.
+        loop {
+            match self.s.get(self.i) {
+                None => {
+                    return Err(JsonError {
+                        message: "unterminated string".into(),
+                        offset: open,
+                    });
+                }
+                Some(b'"') => {
+                    let s = &self.text[start..self.i];
+                    self.i += 1;
+                    return Ok(Cow::Borrowed(s));
+                }
+                Some(b'\\') => break,
+                Some(&b) if b < 0x20 => return Err(self.err("control character inside a string (escape it)")),
+                Some(_) => self.i += 1,
+            }
+        }
+        let mut out = String::from(&self.text[start..self.i]);
+        loop {
+            match self.s.get(self.i) {
+                None => {
+                    return Err(JsonError {
+                        message: "unterminated string".into(),
+                        offset: open,
+                    });
+                }
+                Some(b'"') => {
+                    self.i += 1;
+                    return Ok(Cow::Owned(out));
+                }
+                Some(b'\\') => {
+                    self.i += 1;
+                    let c = match self.s.get(self.i) {
+                        Some(b'"') => '"',
+                        Some(b'\\') => '\\',
+                        Some(b'/') => '/',
+                        Some(b'b') => '\u{8}',
+                        Some(b'f') => '\u{c}',
+                        Some(b'n') => '\n',
+                        Some(b'r') => '\r',
+                        Some(b't') => '\t',
+                        Some(b'u') => {
+                            self.i += 1;
+                            let hi = self.hex4()?;
+                            let code = if (0xD800..0xDC00).contains(&hi)
+                                && self.s.get(self.i) == Some(&b'\\')
+                                && self.s.get(self.i + 1) == Some(&b'u')
+                            {
+                                self.i += 2;
+                                let lo = self.hex4()?;
+                                0x10000 + ((hi - 0xD800) << 10) + (lo.wrapping_sub(0xDC00) & 0x3FF)
+                            } else {
+                                hi
+                            };
+                            out.push(char::from_u32(code).unwrap_or('\u{FFFD}'));
+                            continue;
+                        }
+                        _ => return Err(self.err("invalid escape in a string")),
+                    };
+                    out.push(c);
+                    self.i += 1;
+                }
+                Some(&b) if b < 0x20 => return Err(self.err("control character inside a string (escape it)")),
+                Some(_) => {
+                    let from = self.i;
+                    while let Some(&b) = self.s.get(self.i) {
+                        if b == b'"' || b == b'\\' || b < 0x20 {
+                            break;
+                        }
+                        self.i += 1;
+                    }
+                    out.push_str(&self.text[from..self.i]);
+                }
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, JsonError> {
+        let digits = self.s.get(self.i..self.i + 4).ok_or_else(|| self.err("incomplete \\u escape"))?;
+        let mut v = 0u32;
+        for &d in digits {
+            let n = (d as char).to_digit(16).ok_or_else(|| self.err("invalid \\u escape"))?;
+            v = v * 16 + n;
+        }
+        self.i += 4;
+        Ok(v)
+    }
+
+    fn array(&mut self, depth: usize) -> Result<Kind<'a>, JsonError> {
+        self.i += 1;
+        let mut items = Vec::new();
+        self.ws();
+        if self.s.get(self.i) == Some(&b']') {
+            self.i += 1;
+            return Ok(Kind::Array(items));
+        }
+        loop {
+            self.ws();
+            if self.s.get(self.i) == Some(&b']') {
+                return Err(self.err("trailing comma before `]`"));
+            }
+            items.push(self.value(depth + 1)?);
+            self.ws();
+            match self.s.get(self.i) {
+                Some(b',') => self.i += 1,
+                Some(b']') => {
+                    self.i += 1;
+                    return Ok(Kind::Array(items));
+                }
+                _ => return Err(self.unexpected("`,` or `]`")),
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Kind<'a>, JsonError> {
+        self.i += 1;
+        let mut members: Vec<Member<'a>> = Vec::new();
+        self.ws();
+        if self.s.get(self.i) == Some(&b'}') {
+            self.i += 1;
+            return Ok(Kind::Object(members));
+        }
+        loop {
+            self.ws();
+            match self.s.get(self.i) {
+                Some(b'"') => {}
+                Some(b'}') => return Err(self.err("trailing comma before `}`")),
+                _ => return Err(self.unexpected("a key in double quotes")),
+            }
+            let key_start = self.i;
+            let key = self.string()?;
+            let key_end = self.i;
+            self.ws();
+            if self.s.get(self.i) != Some(&b':') {
+                return Err(self.unexpected("`:` after the key"));
+            }
+            self.i += 1;
+            self.ws();
+            let value = self.value(depth + 1)?;
+            // Objects in flows are small enough that a linear scan beats hashing.
+            if members.iter().any(|m| m.key == key) {
+                self.dups.push((key.to_string(), key_start));
+            }
+            members.push(Member {
+                key,
+                key_start,
+                key_end,
+                value,
+            });
+            self.ws();
+            match self.s.get(self.i) {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(Kind::Object(members));
+                }
+                _ => return Err(self.unexpected("`,` or `}`")),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_offsets_of_keys_and_values() {
+        let text = r#"{"a": {"b": "x\"y"}, "n": -1.5e3, "l": [true, null]}"#;
+        let doc = parse(text).unwrap();
+        let a = doc.root.member("a").unwrap();
+        assert_eq!(a.key_start, 1);
+        let b = a.value.get("b").unwrap();
+        assert_eq!(b.as_str(), Some("x\"y"));
+        assert_eq!(&text[b.start..b.end], r#""x\"y""#);
+        assert_eq!(doc.root.get("n").unwrap().kind, Kind::Number("-1.5e3"));
+        assert_eq!(doc.root.get("l").unwrap().items().len(), 2);
+    }
+
+    #[test]
+    fn unicode_escapes_and_surrogates() {
+        let doc = parse(r#"["\u00e9\ud83d\ude00"]"#).unwrap();
+        assert_eq!(doc.root.items()[0].as_str(), Some("é😀"));
+    }
+
+    #[test]
+    fn errors_carry_positions() {
+        let e = parse("{\"a\": 1,}").unwrap_err();
+        assert_eq!((e.message.as_str(), e.offset), ("trailing comma before `}`", 8));
+        assert_eq!(parse("[1 2]").unwrap_err().message, "expected `,` or `]`, found `2`");
+        assert_eq!(parse("\"abc").unwrap_err().message, "unterminated string");
+        assert_eq!(parse("  ").unwrap_err().message, "expected a JSON value, found the end of the file");
+        assert_eq!(parse("{} x").unwrap_err().offset, 3);
+        assert!(parse(&"[".repeat(10_000)).unwrap_err().message.contains("nesting"));
+    }
+
+    #[test]
+    fn duplicate_keys_are_listed() {
+        let doc = parse(r#"{"a":1,"a":2}"#).unwrap();
+        assert_eq!(doc.duplicate_keys, vec![("a".to_owned(), 7)]);
+        assert_eq!(doc.root.get("a").unwrap().kind, Kind::Number("1"));
+    }
+}

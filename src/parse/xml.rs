@@ -1,0 +1,262 @@
+//! A small element tree over quick-xml that remembers where every element and attribute starts.
+//!
+//! The files connref reads (Solution.xml, Customizations.xml, `.data.xml`, `.meta.xml`) are read
+//! whole and looked up by element name, so a tree is simpler than a streaming state machine and
+//! keeps exact positions for findings.
+
+use std::fmt;
+
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XmlError {
+    pub message: String,
+    pub offset: usize,
+}
+
+impl fmt::Display for XmlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attr {
+    /// Local name, without a namespace prefix.
+    pub name: String,
+    pub value: String,
+    /// Offset of the attribute name.
+    pub offset: usize,
+    /// Length of the whole attribute as written, `name="value"`.
+    pub len: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Element {
+    /// Local name, without a namespace prefix.
+    pub name: String,
+    pub attrs: Vec<Attr>,
+    pub children: Vec<Element>,
+    /// Concatenated text and CDATA directly inside the element, entities resolved.
+    pub text: String,
+    /// Offset of the `<` that opens the element.
+    pub offset: usize,
+    /// Length of the start tag, `<` to `>`.
+    pub tag_len: usize,
+}
+
+impl Element {
+    pub fn child(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    /// Like `child`, ignoring ASCII case: hand-made files vary it.
+    pub fn child_ci(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn children_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Element> + 's {
+        self.children.iter().filter(move |c| c.name == name)
+    }
+
+    pub fn attr(&self, name: &str) -> Option<&Attr> {
+        self.attrs.iter().find(|a| a.name == name)
+    }
+
+    /// Trimmed text of a child element, when present and not empty.
+    pub fn child_text(&self, name: &str) -> Option<&str> {
+        self.child(name).map(|c| c.text.trim()).filter(|t| !t.is_empty())
+    }
+
+    /// Depth-first search for the first descendant with this name.
+    pub fn find(&self, name: &str) -> Option<&Element> {
+        self.children
+            .iter()
+            .find_map(|c| if c.name == name { Some(c) } else { c.find(name) })
+    }
+}
+
+fn local_name(start: &BytesStart<'_>) -> String {
+    start.local_name().as_ref().to_owned()
+}
+
+fn element(text: &str, start: &BytesStart<'_>, offset: usize, end: usize) -> Result<Element, XmlError> {
+    let raw = &text[offset..end.min(text.len())];
+    let mut attrs = Vec::new();
+    for attr in start.attributes() {
+        let attr = attr.map_err(|e| XmlError {
+            message: format!("bad attribute: {e}"),
+            offset,
+        })?;
+        let name = attr.key.local_name().as_ref().to_owned();
+        let value = attr
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|e| XmlError {
+                message: format!("bad value of attribute `{name}`: {e}"),
+                offset,
+            })?
+            .into_owned();
+        let (at, len) = find_attr(raw.as_bytes(), attr.key.as_ref().as_bytes()).map_or((offset, 0), |(p, l)| (offset + p, l));
+        attrs.push(Attr {
+            name,
+            value,
+            offset: at,
+            len,
+        });
+    }
+    Ok(Element {
+        name: local_name(start),
+        attrs,
+        offset,
+        tag_len: end.saturating_sub(offset),
+        ..Default::default()
+    })
+}
+
+/// Offset and length of an attribute inside a raw start tag: the name preceded by white space,
+/// then optional white space, `=`, and a quoted value.
+fn find_attr(tag: &[u8], key: &[u8]) -> Option<(usize, usize)> {
+    let mut from = 0;
+    while let Some(p) = tag[from..].windows(key.len()).position(|w| w == key) {
+        let at = from + p;
+        from = at + 1;
+        if at == 0 || !tag[at - 1].is_ascii_whitespace() {
+            continue;
+        }
+        let mut i = at + key.len();
+        while tag.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        if tag.get(i) != Some(&b'=') {
+            continue;
+        }
+        i += 1;
+        while tag.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        let Some(&quote @ (b'"' | b'\'')) = tag.get(i) else { continue };
+        let close = tag[i + 1..].iter().position(|&b| b == quote)?;
+        return Some((at, i + 1 + close + 1 - at));
+    }
+    None
+}
+
+/// Parses a whole document and returns its root element.
+pub fn parse(text: &str) -> Result<Element, XmlError> {
+    let mut reader = Reader::from_str(text);
+    reader.config_mut().check_end_names = true;
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    loop {
+        let before = reader.buffer_position() as usize;
+        let event = reader.read_event().map_err(|e| XmlError {
+            message: e.to_string(),
+            offset: reader.error_position() as usize,
+        })?;
+        let after = reader.buffer_position() as usize;
+        // Text events hold the white space before a tag, so `before` is the `<` of a tag.
+        match event {
+            Event::Start(s) => stack.push(element(text, &s, before, after)?),
+            Event::Empty(s) => {
+                let el = element(text, &s, before, after)?;
+                attach(&mut stack, &mut root, el, before)?;
+            }
+            Event::End(_) => {
+                let el = stack.pop().ok_or_else(|| XmlError {
+                    message: "unexpected closing tag".into(),
+                    offset: before,
+                })?;
+                attach(&mut stack, &mut root, el, before)?;
+            }
+            Event::Text(t) => {
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&t.xml10_content());
+                } else if !t.xml10_content().trim().is_empty() {
+                    return Err(XmlError {
+                        message: "text outside the root element".into(),
+                        offset: before,
+                    });
+                }
+            }
+            Event::CData(t) => {
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&t.xml10_content());
+                }
+            }
+            Event::GeneralRef(r) => {
+                let resolved = if r.is_char_ref() {
+                    r.resolve_char_ref()
+                        .map_err(|e| XmlError {
+                            message: e.to_string(),
+                            offset: before,
+                        })?
+                        .map(String::from)
+                } else {
+                    quick_xml::escape::resolve_predefined_entity(&r.xml10_content()).map(String::from)
+                };
+                let resolved = resolved.ok_or_else(|| XmlError {
+                    message: format!("unknown entity `&{};`", r.xml10_content()),
+                    offset: before,
+                })?;
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&resolved);
+                }
+            }
+            Event::Eof => break,
+            Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
+        }
+    }
+    if let Some(open) = stack.last() {
+        return Err(XmlError {
+            message: format!("the file ends before `<{}>` is closed", open.name),
+            offset: open.offset,
+        });
+    }
+    root.ok_or_else(|| XmlError {
+        message: "the file holds no XML element".into(),
+        offset: 0,
+    })
+}
+
+fn attach(stack: &mut [Element], root: &mut Option<Element>, el: Element, offset: usize) -> Result<(), XmlError> {
+    match stack.last_mut() {
+        Some(parent) => parent.children.push(el),
+        None if root.is_none() => *root = Some(el),
+        None => {
+            return Err(XmlError {
+                message: "a second root element".into(),
+                offset,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_positions_of_elements_and_attributes() {
+        let text = "<?xml version=\"1.0\"?>\n<a>\n  <b  x = \"1\" name=\"n&amp;m\">t&lt;u</b>\n  <c/>\n</a>";
+        let root = parse(text).unwrap();
+        let b = root.child("b").unwrap();
+        assert_eq!(&text[b.offset..b.offset + 2], "<b");
+        assert_eq!(b.attr("name").unwrap().value, "n&m");
+        assert_eq!(&text[b.attr("x").unwrap().offset..][..1], "x");
+        let name = b.attr("name").unwrap();
+        assert_eq!(&text[name.offset..name.offset + name.len], "name=\"n&amp;m\"");
+        assert_eq!(b.text, "t<u");
+        assert!(root.child("c").is_some());
+    }
+
+    #[test]
+    fn malformed_documents_are_errors() {
+        assert!(parse("<a><b></a>").is_err());
+        assert!(parse("<a>").unwrap_err().message.contains("closed"));
+        assert!(parse("").is_err());
+        assert!(parse("<a/><b/>").is_err());
+        assert!(parse("<a>&bogus;</a>").is_err());
+    }
+}

@@ -1,0 +1,83 @@
+//! GitHub Actions workflow commands: one annotation per finding.
+//!
+//! GitHub shows at most 10 annotations of each severity per step (50 per job) and drops the
+//! rest in silence. So errors go first, at most 10 of each severity, then one notice that says
+//! how many were not annotated; every finding is still printed as a plain log line.
+
+use super::{Report, plural};
+use crate::finding::{Finding, Severity};
+
+pub const PER_SEVERITY: usize = 10;
+
+/// Escapes a message (the data part of a workflow command).
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// Escapes a property value: as data, plus `:` and `,`.
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+fn command(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "notice",
+    }
+}
+
+fn annotation(f: &Finding) -> String {
+    let message = match &f.help {
+        Some(h) => format!("{}\nhelp: {h}", f.message),
+        None => f.message.clone(),
+    };
+    format!(
+        "::{} file={},line={},col={},title={}::{}",
+        command(f.severity),
+        escape_property(&f.loc.path),
+        f.loc.line,
+        f.loc.column,
+        escape_property(f.code),
+        escape_data(&message)
+    )
+}
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let mut hidden = Vec::new();
+    for severity in [Severity::Error, Severity::Warning, Severity::Info] {
+        let of: Vec<&Finding> = report.findings.iter().filter(|f| f.severity == severity).collect();
+        for f in of.iter().take(PER_SEVERITY) {
+            out.push_str(&annotation(f));
+            out.push('\n');
+        }
+        hidden.extend(of.into_iter().skip(PER_SEVERITY));
+    }
+    if !hidden.is_empty() {
+        out.push_str(&format!(
+            "::notice title=connref::{} not annotated (GitHub shows {PER_SEVERITY} per severity); all are listed below in this log\n",
+            plural(hidden.len(), "finding was", "findings were")
+        ));
+        for f in &report.findings {
+            out.push_str(&format!(
+                "{}:{}:{}: {}[{}] {}\n",
+                f.loc.path, f.loc.line, f.loc.column, f.severity, f.code, f.message
+            ));
+        }
+    }
+    out.push_str(&super::human::summary(report));
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes() {
+        assert_eq!(escape_data("50%\r\nnext"), "50%25%0D%0Anext");
+        assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
+    }
+}

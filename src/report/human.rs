@@ -1,0 +1,79 @@
+//! rustc-style text for a terminal: the offending span underlined, a help line, a count.
+
+use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
+
+use super::{Report, plural};
+use crate::finding::{Finding, Severity};
+
+pub fn render(report: &Report, color: bool) -> String {
+    let renderer = if color { Renderer::styled() } else { Renderer::plain() };
+    let mut out = String::new();
+    for f in &report.findings {
+        out.push_str(&renderer.render(&[group(report, f)]));
+        out.push_str("\n\n");
+    }
+    out.push_str(&summary(report));
+    out.push('\n');
+    out
+}
+
+fn level(s: Severity) -> Level<'static> {
+    match s {
+        Severity::Error => Level::ERROR,
+        Severity::Warning => Level::WARNING,
+        Severity::Info => Level::INFO,
+    }
+}
+
+fn group<'a>(report: &'a Report, f: &'a Finding) -> Group<'a> {
+    let title = level(f.severity).primary_title(f.message.as_str()).id(f.code);
+    let source = report
+        .sources
+        .get(&f.loc.path)
+        .filter(|s| !s.text.is_empty() && (f.loc.len > 0 || f.loc.offset > 0));
+    let mut group = match source {
+        Some(src) => {
+            // Only the line of the finding goes to the renderer: a minified flow is one
+            // megabyte-long line, and the renderer trims long lines around the span itself.
+            let range = src.index.line_range(&src.text, f.loc.offset);
+            let line = &src.text[range.clone()];
+            let start = f.loc.offset - range.start;
+            let end = (start + f.loc.len.max(1)).min(line.len()).max(start);
+            let end = (end..=line.len()).find(|&e| line.is_char_boundary(e)).unwrap_or(line.len());
+            title.element(
+                Snippet::source(line)
+                    .line_start(f.loc.line as usize)
+                    .path(f.loc.path.as_ref())
+                    .annotation(AnnotationKind::Primary.span(start..end)),
+            )
+        }
+        None => title.element(
+            Origin::path(f.loc.path.as_ref())
+                .line(f.loc.line as usize)
+                .char_column(f.loc.column as usize),
+        ),
+    };
+    if let Some(help) = &f.help {
+        group = group.element(Level::HELP.message(help.as_str()));
+    }
+    group
+}
+
+pub fn summary(report: &Report) -> String {
+    let c = report.counts();
+    let checked = format!(
+        "{}, {}, {} checked",
+        plural(report.solutions, "solution", "solutions"),
+        plural(report.flows, "flow", "flows"),
+        plural(report.references, "reference", "references")
+    );
+    if report.findings.is_empty() {
+        return format!("connref: no findings ({checked})");
+    }
+    format!(
+        "connref: {}, {}, {} ({checked})",
+        plural(c.errors, "error", "errors"),
+        plural(c.warnings, "warning", "warnings"),
+        plural(c.infos, "info", "infos")
+    )
+}

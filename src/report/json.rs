@@ -1,0 +1,79 @@
+//! Machine-readable findings: `{"version":1,"findings":[…],"summary":{…}}` and nothing else.
+
+use serde::Serialize;
+
+use super::Report;
+use crate::finding::{Finding, Severity};
+
+#[derive(Serialize)]
+pub struct JsonFinding<'a> {
+    pub code: &'a str,
+    pub severity: Severity,
+    pub message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<&'a str>,
+    pub path: &'a str,
+    pub line: u32,
+    pub column: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub solution: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow_id: Option<&'a str>,
+}
+
+impl<'a> From<&'a Finding> for JsonFinding<'a> {
+    fn from(f: &'a Finding) -> Self {
+        JsonFinding {
+            code: f.code,
+            severity: f.severity,
+            message: &f.message,
+            help: f.help.as_deref(),
+            path: &f.loc.path,
+            line: f.loc.line,
+            column: f.loc.column,
+            solution: f.solution.as_deref(),
+            reference: f.reference.as_deref(),
+            flow: f.flow.as_deref(),
+            flow_id: f.flow_id.as_deref(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Summary {
+    errors: usize,
+    warnings: usize,
+    infos: usize,
+    files: usize,
+    solutions: usize,
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    version: u32,
+    findings: Vec<JsonFinding<'a>>,
+    summary: Summary,
+}
+
+pub fn render(report: &Report) -> String {
+    let c = report.counts();
+    let doc = Document {
+        version: 1,
+        findings: report.findings.iter().map(JsonFinding::from).collect(),
+        summary: Summary {
+            errors: c.errors,
+            warnings: c.warnings,
+            infos: c.infos,
+            files: report.files,
+            solutions: report.solutions,
+        },
+    };
+    // Serializing plain structs of strings and numbers cannot fail.
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}

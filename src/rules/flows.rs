@@ -1,0 +1,203 @@
+//! CR501–CR509: how flows bind connection references, and CR503 for references nothing uses.
+
+use std::collections::HashSet;
+
+use super::{Context, list};
+use crate::finding::{Finding, Loc, Severity};
+use crate::model::{Binding, Flow, FlowEntry, Solution, connector};
+
+pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (s, f) in ctx.snapshot.flows() {
+        for e in &f.entries {
+            entry(ctx, s, f, e, &mut out);
+        }
+        let keys: HashSet<&str> = f.entries.iter().map(|e| e.key.as_str()).collect();
+        for h in f.hosts.iter().filter(|h| !keys.contains(h.key.as_str())) {
+            out.push(
+                on(
+                    s,
+                    f,
+                    "CR508",
+                    h.loc.clone(),
+                    format!(
+                        "an action of flow `{}` uses the connection key `{}`, which `properties.connectionReferences` does not declare",
+                        f.name, h.key
+                    ),
+                )
+                .help(format!(
+                    "declare `{}` under `properties.connectionReferences`, or change the action to one of: {}",
+                    h.key,
+                    list(&f.entries.iter().map(|e| format!("`{}`", e.key)).collect::<Vec<_>>())
+                )),
+            );
+        }
+        match &f.meta {
+            None => out.push(
+                on(
+                    s,
+                    f,
+                    "CR509",
+                    Loc::file(&f.path),
+                    format!(
+                        "flow `{}` has no `.json.data.xml` beside it: its display name and state are unknown",
+                        f.name
+                    ),
+                )
+                .help("re-export the solution with `pac solution unpack` instead of copying flow files by hand"),
+            ),
+            Some(m) => {
+                if let Some((state, loc)) = &m.state
+                    && state == "0"
+                {
+                    out.push(
+                        on(
+                            s,
+                            f,
+                            "CR505",
+                            loc.clone(),
+                            format!(
+                                "flow `{}` is committed switched off (StateCode 0): it will import switched off",
+                                f.name
+                            ),
+                        )
+                        .help(
+                            "turn the flow on in the development environment and export again, or activate it after import in the pipeline",
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    out.extend(unused(ctx));
+    out
+}
+
+fn on(s: &Solution, f: &Flow, code: &'static str, loc: Loc, msg: String) -> Finding {
+    Finding::new(code, loc, msg).solution(&s.unique_name).flow(&f.name, &f.id)
+}
+
+fn entry(ctx: &Context<'_>, s: &Solution, f: &Flow, e: &FlowEntry, out: &mut Vec<Finding>) {
+    let api = e.api_name.as_ref().map(|(a, _)| a.as_str());
+    match &e.binding {
+        Binding::Embedded { connection, loc } => out.push(
+            on(s, f, "CR501", loc.clone(), format!("entry `{}` of flow `{}` embeds the connection `{connection}` instead of a connection reference", e.key, f.name))
+                .help("open the flow inside the solution and select the connection again, so that the entry binds a connection reference of the solution"),
+        ),
+        Binding::Empty { loc } => out.push(
+            on(s, f, "CR501", loc.clone(), format!("entry `{}` of flow `{}` has no connection and no connection reference", e.key, f.name))
+                .help(format!("bind the entry to a connection reference of solution `{}`{}", s.unique_name, api.map(|a| format!(" for `{a}`")).unwrap_or_default())),
+        ),
+        Binding::Reference { logical_name, loc } => match s.reference(logical_name) {
+            None => out.push(undefined(ctx, s, f, logical_name, loc)),
+            Some(def) => {
+                if def.logical_name != *logical_name {
+                    out.push(
+                        on(s, f, "CR507", loc.clone(), format!("flow `{}` spells the reference `{logical_name}`, but it is defined as `{}`", f.name, def.logical_name))
+                            .reference(&def.logical_name)
+                            .help(format!("write `{}` exactly as defined", def.logical_name)),
+                    );
+                }
+                if let (Some((api, api_loc)), Some(def_api)) = (&e.api_name, def.api_name())
+                    && !connector::same(api, def_api) {
+                        out.push(
+                            on(s, f, "CR504", api_loc.clone(), format!("entry `{}` of flow `{}` uses connector `{api}`, but its reference `{}` binds `{def_api}`", e.key, f.name, def.logical_name))
+                                .reference(&def.logical_name)
+                                .help(format!("bind the entry to a reference for `{api}`, or fix `api.name`")),
+                        );
+                    }
+            }
+        },
+    }
+    if let Some((id, loc)) = &e.leaked_connection {
+        out.push(
+            on(
+                s,
+                f,
+                "CR506",
+                loc.clone(),
+                format!(
+                    "entry `{}` of flow `{}` carries `connectionName` `{id}`, a connection id of the maker's environment",
+                    e.key, f.name
+                ),
+            )
+            .help("delete the `connectionName` line: the connection reference binds the connection in each environment"),
+        );
+    }
+}
+
+fn undefined(ctx: &Context<'_>, s: &Solution, f: &Flow, logical_name: &str, loc: &Loc) -> Finding {
+    let others: Vec<String> = ctx
+        .snapshot
+        .definers(logical_name, s)
+        .map(|o| format!("`{}`", o.unique_name))
+        .collect();
+    if !others.is_empty() {
+        return on(s, f, "CR502", loc.clone(), format!("flow `{}` is bound to `{logical_name}`, which solution `{}` does not define; solution {} does (a cross-solution dependency)", f.name, s.unique_name, list(&others)))
+            .severity(Severity::Warning)
+            .reference(logical_name)
+            .help(format!("import {} before `{}` in every environment, or move the reference into this solution", list(&others), s.unique_name));
+    }
+    let listed = s
+        .missing_references
+        .iter()
+        .any(|m| m.logical_name.eq_ignore_ascii_case(logical_name));
+    let note = if listed {
+        " (it is only listed under MissingDependencies in Solution.xml)"
+    } else {
+        ""
+    };
+    on(
+        s,
+        f,
+        "CR502",
+        loc.clone(),
+        format!(
+            "flow `{}` is bound to `{logical_name}`, which solution `{}` does not define{note}",
+            f.name, s.unique_name
+        ),
+    )
+    .reference(logical_name)
+    .help(format!(
+        "add the connection reference `{logical_name}` to solution `{}`, or bind the entry to one it defines",
+        s.unique_name
+    ))
+}
+
+/// CR503: references that no flow (in any solution of the tree), app or bot uses.
+fn unused(ctx: &Context<'_>) -> Vec<Finding> {
+    let bound: HashSet<String> = ctx
+        .snapshot
+        .flows()
+        .flat_map(|(_, f)| f.bound_references().map(str::to_ascii_lowercase))
+        .collect();
+    let mut out = Vec::new();
+    for s in &ctx.snapshot.solutions {
+        let app_connectors: HashSet<String> = s
+            .apps
+            .iter()
+            .flat_map(|a| a.connectors.iter().map(|c| connector::identity(c)))
+            .collect();
+        for r in &s.references {
+            let by_flow = bound.contains(&r.logical_name.to_ascii_lowercase());
+            let by_app = r
+                .connector_id
+                .as_deref()
+                .is_some_and(|c| app_connectors.contains(&connector::identity(c)));
+            let by_bot = s.bot_links.iter().any(|b| b.logical_name.eq_ignore_ascii_case(&r.logical_name));
+            if !(by_flow || by_app || by_bot) {
+                out.push(
+                    Finding::new(
+                        "CR503",
+                        r.loc.clone(),
+                        format!("reference `{}` is not used by any flow, app or bot", r.logical_name),
+                    )
+                    .solution(&s.unique_name)
+                    .reference(&r.logical_name)
+                    .help("remove it from the solution if nothing needs it: every environment must bind it all the same"),
+                );
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,381 @@
+//! CR101–CR104: logical names of connection references.
+
+use super::Context;
+use crate::config::Config;
+use crate::finding::Finding;
+use crate::model::connector;
+use crate::model::{Reference, Solution};
+
+pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
+    ctx.snapshot
+        .references()
+        .flat_map(|(s, r)| check_reference(ctx.config, s, r))
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    Lit(String),
+    Publisher,
+    Purpose,
+    Connector,
+}
+
+fn tokens(template: &str) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut rest = template;
+    while !rest.is_empty() {
+        let next = ["{publisher}", "{purpose}", "{connector}"]
+            .iter()
+            .filter_map(|p| rest.find(p).map(|i| (i, *p)))
+            .min_by_key(|(i, _)| *i);
+        match next {
+            Some((i, p)) => {
+                if i > 0 {
+                    out.push(Token::Lit(rest[..i].to_owned()));
+                }
+                out.push(match p {
+                    "{publisher}" => Token::Publisher,
+                    "{purpose}" => Token::Purpose,
+                    _ => Token::Connector,
+                });
+                rest = &rest[i + p.len()..];
+            }
+            None => {
+                out.push(Token::Lit(rest.to_owned()));
+                rest = "";
+            }
+        }
+    }
+    out
+}
+
+fn is_word(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+fn is_purpose(s: &str) -> bool {
+    s.split('_').all(is_word)
+}
+
+/// What each placeholder accepts.
+struct Matcher<'a> {
+    publisher: Option<&'a str>,
+    purposes: Option<&'a [String]>,
+    /// `None`: any word (to find the connector segment for CR103).
+    connectors: Option<&'a [String]>,
+}
+
+impl Matcher<'_> {
+    fn accepts(&self, token: &Token, s: &str) -> bool {
+        match token {
+            Token::Lit(l) => l.eq_ignore_ascii_case(s),
+            Token::Publisher => match self.publisher {
+                Some(p) => p.eq_ignore_ascii_case(s),
+                None => is_word(s),
+            },
+            Token::Purpose => is_purpose(s) && self.purposes.is_none_or(|list| list.iter().any(|p| p.eq_ignore_ascii_case(s))),
+            Token::Connector => match self.connectors {
+                Some(list) => list.iter().any(|c| c.eq_ignore_ascii_case(s)),
+                None => is_word(s),
+            },
+        }
+    }
+
+    /// Matches the whole name; returns the connector segment on success.
+    fn matches<'n>(&self, tokens: &[Token], name: &'n str) -> Option<&'n str> {
+        let Some((first, rest)) = tokens.split_first() else {
+            return name.is_empty().then_some("");
+        };
+        if let Token::Lit(l) = first {
+            let n = l.len();
+            return (name.len() >= n && name.is_char_boundary(n) && self.accepts(first, &name[..n]))
+                .then(|| self.matches(rest, &name[n..]))
+                .flatten();
+        }
+        // Placeholders: try every split, longest first so that a purpose with `_` wins.
+        (1..=name.len()).rev().filter(|&j| name.is_char_boundary(j)).find_map(|j| {
+            let (head, tail) = name.split_at(j);
+            if !self.accepts(first, head) {
+                return None;
+            }
+            let inner = self.matches(rest, tail)?;
+            Some(if *first == Token::Connector { head } else { inner })
+        })
+    }
+}
+
+/// Words that say nothing about purpose.
+const FILLER: &[&str] = &[
+    "my",
+    "new",
+    "test",
+    "default",
+    "the",
+    "connection",
+    "connections",
+    "connectionreference",
+    "reference",
+    "ref",
+    "cr",
+    "conn",
+    "shared",
+    "microsoft",
+    "online",
+    "business",
+    "for",
+    "apps",
+    "service",
+    "api",
+];
+
+/// Whether `s` is made only of filler words, connector names and digits.
+fn only_filler(s: &str, words: &[String]) -> bool {
+    if s.is_empty() {
+        return true;
+    }
+    if s.as_bytes()[0].is_ascii_digit() {
+        return only_filler(s.trim_start_matches(|c: char| c.is_ascii_digit()), words);
+    }
+    FILLER
+        .iter()
+        .copied()
+        .chain(words.iter().map(String::as_str))
+        .any(|w| s.strip_prefix(w).is_some_and(|rest| only_filler(rest, words)))
+}
+
+fn connector_words(cfg: &Config, api: Option<&str>) -> Vec<String> {
+    let mut words: Vec<String> = connector::ALIASES
+        .iter()
+        .flat_map(|(k, a)| std::iter::once(*k).chain(a.iter().copied()))
+        .map(str::to_owned)
+        .collect();
+    words.extend(
+        cfg.naming
+            .connectors
+            .iter()
+            .flat_map(|(k, v)| [connector::short(k), v.to_ascii_lowercase()]),
+    );
+    if let Some(api) = api {
+        words.extend(connector::short_names(api, &cfg.naming.connector_aliases()));
+    }
+    words
+}
+
+/// Why a name is platform-generated or generic, if it is.
+fn generated(name: &str, rest: &str, words: &[String]) -> Option<&'static str> {
+    if name.contains('.') {
+        return Some("an agent-generated name");
+    }
+    if let Some((mid, suffix)) = rest.rsplit_once('_') {
+        let hex = (5..=8).contains(&suffix.len()) && suffix.bytes().all(|b| b.is_ascii_hexdigit());
+        if hex && mid.to_ascii_lowercase().starts_with("shared") {
+            return Some("a platform-generated name");
+        }
+    }
+    let flat: String = rest
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    only_filler(&flat, words).then_some("a generic name")
+}
+
+/// A purpose segment derived from the display name (or the solution name), for suggestions.
+fn suggested_purpose(r: &Reference, s: &Solution, words: &[String], purposes: Option<&[String]>) -> String {
+    if let Some(first) = purposes.and_then(|p| p.first()) {
+        return first.to_ascii_lowercase();
+    }
+    let from = |text: &str| -> String {
+        text.split(|c: char| !c.is_ascii_alphanumeric())
+            .map(str::to_ascii_lowercase)
+            .filter(|w| !w.is_empty())
+            .filter(|w| !only_filler(w, words))
+            .filter(|w| !(w.len() >= 5 && w.bytes().all(|b| b.is_ascii_hexdigit()) && w.bytes().any(|b| b.is_ascii_digit())))
+            .collect()
+    };
+    let purpose = r.display_name.as_deref().map(from).unwrap_or_default();
+    if purpose.is_empty() { from(&s.unique_name) } else { purpose }
+}
+
+fn render(template: &str, publisher: &str, purpose: &str, connector: &str) -> String {
+    template
+        .replace("{publisher}", publisher)
+        .replace("{purpose}", purpose)
+        .replace("{connector}", connector)
+}
+
+fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
+    let name = r.logical_name.as_str();
+    let mut out = Vec::new();
+    let finding = |code, msg: String| Finding::new(code, r.loc.clone(), msg).solution(&s.unique_name).reference(name);
+    let expected = cfg.naming.publisher.as_deref().or(s.prefix.as_deref());
+    let (actual_prefix, rest) = match name.split_once('_') {
+        Some((p, rest)) => (Some(p), rest),
+        None => (None, name),
+    };
+    let aliases = cfg.naming.connector_aliases();
+    let api = r.api_name();
+    let short = api
+        .map(|a| connector::preferred(a, &aliases))
+        .unwrap_or_else(|| "connector".to_owned());
+    let publisher = expected.or(actual_prefix).unwrap_or("prefix").to_ascii_lowercase();
+
+    let prefix_differs = match (expected, actual_prefix) {
+        (Some(e), Some(a)) => !e.eq_ignore_ascii_case(a),
+        (Some(_), None) => true,
+        _ => false,
+    };
+    if let (true, Some(e)) = (prefix_differs, expected) {
+        let what = match actual_prefix {
+            Some(a) => format!("has the prefix `{a}`"),
+            None => "has no publisher prefix".to_owned(),
+        };
+        out.push(
+            finding(
+                "CR102",
+                format!(
+                    "reference `{name}` {what}, but the publisher prefix of solution `{}` is `{e}`",
+                    s.unique_name
+                ),
+            )
+            .help(format!(
+                "create the reference in this solution (its name then starts with `{e}_`) and move the flows to it before the first release"
+            )),
+        );
+    }
+
+    let words = connector_words(cfg, api);
+    let purposes = cfg.naming.purposes.as_deref();
+    if let Some(why) = generated(name, rest, &words) {
+        let suggestion = render(
+            cfg.naming.template(),
+            &publisher,
+            &suggested_purpose(r, s, &words, purposes),
+            &short,
+        );
+        let display = r
+            .display_name
+            .as_deref()
+            .map(|d| format!(" (display name `{d}`)"))
+            .unwrap_or_default();
+        out.push(
+            finding("CR104", format!("reference `{name}`{display} has {why} that does not say what it is for"))
+                .help(format!("name it after its purpose, e.g. `{suggestion}`; once shipped, a name cannot change: keep it, give it a clear display name and add it to `ignore` in connref.toml")),
+        );
+        return out;
+    }
+
+    let tokens = tokens(cfg.naming.template());
+    // The prefix is CR102's to report; here the template is checked with the name's own prefix.
+    let publisher_for_match = if prefix_differs { actual_prefix } else { expected };
+    let connectors = api.map(|a| connector::short_names(a, &aliases));
+    let strict = Matcher {
+        publisher: publisher_for_match,
+        purposes,
+        connectors: connectors.as_deref(),
+    };
+    if connectors.is_none() || strict.matches(&tokens, name).is_some() {
+        return out;
+    }
+    let loose = Matcher {
+        publisher: publisher_for_match,
+        purposes,
+        connectors: None,
+    };
+    if let Some(segment) = loose.matches(&tokens, name)
+        && let Some(other) = connector::known_connector_of(segment, &aliases)
+    {
+        out.push(
+            finding(
+                "CR103",
+                format!(
+                    "reference `{name}` says `{segment}` (shared_{other}), but its connector is `{}`",
+                    api.unwrap_or_default()
+                ),
+            )
+            .help(format!(
+                "end the name with the connector it binds, e.g. `{}`",
+                render(
+                    cfg.naming.template(),
+                    &publisher,
+                    &suggested_purpose(r, s, &words, purposes),
+                    &short
+                )
+            )),
+        );
+        return out;
+    }
+    let suggestion = render(
+        cfg.naming.template(),
+        &publisher,
+        &suggested_purpose(r, s, &words, purposes),
+        &short,
+    );
+    let purposes_note = purposes
+        .map(|p| format!("; purpose is one of: {}", p.join(", ")))
+        .unwrap_or_default();
+    out.push(
+        finding(
+            "CR101",
+            format!("reference `{name}` does not follow the naming template `{}`", cfg.naming.template()),
+        )
+        .help(format!("name it like `{suggestion}` (connector `{short}`{purposes_note})")),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m<'a>(publisher: Option<&'a str>, connectors: Option<&'a [String]>) -> Matcher<'a> {
+        Matcher {
+            publisher,
+            purposes: None,
+            connectors,
+        }
+    }
+
+    #[test]
+    fn template_matching() {
+        let t = tokens("{publisher}_{purpose}_{connector}");
+        let outlook = vec!["office365".to_owned(), "outlook".to_owned()];
+        assert_eq!(
+            m(Some("contoso"), Some(&outlook)).matches(&t, "contoso_invoiceapproval_outlook"),
+            Some("outlook")
+        );
+        assert_eq!(
+            m(Some("contoso"), Some(&outlook)).matches(&t, "contoso_invoice_approval_outlook"),
+            Some("outlook")
+        );
+        assert_eq!(
+            m(Some("contoso"), Some(&outlook)).matches(&t, "contoso_invoiceapproval_sharepoint"),
+            None
+        );
+        assert_eq!(
+            m(Some("contoso"), None).matches(&t, "contoso_billing_sharepoint"),
+            Some("sharepoint")
+        );
+        assert_eq!(m(Some("contoso"), Some(&outlook)).matches(&t, "contoso_outlook"), None);
+        assert_eq!(m(Some("contoso"), Some(&outlook)).matches(&t, "contoso__outlook"), None);
+    }
+
+    #[test]
+    fn generated_and_generic_names() {
+        let w = connector_words(&Config::default(), Some("shared_commondataserviceforapps"));
+        assert!(
+            generated(
+                "cat_sharedcommondataserviceforapps_87e06",
+                "sharedcommondataserviceforapps_87e06",
+                &w
+            )
+            .is_some()
+        );
+        assert!(generated("new_sharedagentnode_001dacbb", "sharedagentnode_001dacbb", &w).is_some());
+        assert!(generated("cts_x_Lay9y0.cr.shared_sharepointonline", "x", &w).is_some());
+        assert!(generated("MyDataverseConnection1", "MyDataverseConnection1", &w).is_some());
+        assert!(generated("contoso_invoiceapproval_dataverse", "invoiceapproval_dataverse", &w).is_none());
+        assert!(generated("cat_BusinessApprovalKitDataverse", "BusinessApprovalKitDataverse", &w).is_none());
+    }
+}

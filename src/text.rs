@@ -1,0 +1,184 @@
+//! Decoding source bytes into text and turning byte offsets into line and column.
+//!
+//! Columns are 1-based and count characters, as editors and GitHub annotations do. A UTF-8 BOM
+//! is removed before anything is parsed, so it never shifts a column on line 1.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::finding::Loc;
+
+/// Why a file's bytes are not text that connref can read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    pub message: String,
+    /// Byte offset of the problem in the raw file.
+    pub offset: usize,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Decodes a source file: UTF-8 with or without BOM, or UTF-16 with a BOM (some Windows tools
+/// write settings files that way). Anything else is reported, never guessed.
+pub fn decode(bytes: &[u8]) -> Result<String, DecodeError> {
+    if bytes.is_empty() {
+        return Err(DecodeError {
+            message: "the file is empty".into(),
+            offset: 0,
+        });
+    }
+    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        return utf8(rest, 3);
+    }
+    if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
+        return utf16(rest, u16::from_le_bytes);
+    }
+    if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
+        return utf16(rest, u16::from_be_bytes);
+    }
+    let head = &bytes[..bytes.len().min(8192)];
+    if let Some(nul) = head.iter().position(|&b| b == 0) {
+        return Err(DecodeError {
+            message: "the file is binary (it holds a NUL byte), not text".into(),
+            offset: nul,
+        });
+    }
+    utf8(bytes, 0)
+}
+
+fn utf8(bytes: &[u8], shift: usize) -> Result<String, DecodeError> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(s.to_owned()),
+        Err(e) => Err(DecodeError {
+            message: format!("the file is not UTF-8 text (invalid byte at offset {})", e.valid_up_to() + shift),
+            offset: e.valid_up_to() + shift,
+        }),
+    }
+}
+
+fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, DecodeError> {
+    if !bytes.len().is_multiple_of(2) {
+        return Err(DecodeError {
+            message: "the UTF-16 file has an odd number of bytes".into(),
+            offset: bytes.len() + 1,
+        });
+    }
+    let units: Vec<u16> = bytes.chunks_exact(2).map(|c| unit([c[0], c[1]])).collect();
+    String::from_utf16(&units).map_err(|_| DecodeError {
+        message: "the UTF-16 file holds an unpaired surrogate".into(),
+        offset: 2,
+    })
+}
+
+/// Byte offsets of line starts, for offset → (line, column).
+#[derive(Debug, Clone, Default)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    /// 1-based line and character column of a byte offset (clamped to the text).
+    pub fn line_col(&self, text: &str, offset: usize) -> (u32, u32) {
+        let offset = offset.min(text.len());
+        let line = self.starts.partition_point(|&s| s <= offset) - 1;
+        let start = self.starts[line];
+        // Counting non-continuation bytes counts chars without decoding; minified flows put
+        // a whole megabyte on one line, so this must stay a tight loop.
+        let col = text.as_bytes()[start..offset].iter().filter(|&&b| (b & 0xC0) != 0x80).count();
+        (line as u32 + 1, col as u32 + 1)
+    }
+
+    /// Byte range of the line that holds `offset`, without its line ending.
+    pub fn line_range(&self, text: &str, offset: usize) -> std::ops::Range<usize> {
+        let offset = offset.min(text.len());
+        let line = self.starts.partition_point(|&s| s <= offset) - 1;
+        let start = self.starts[line];
+        let mut end = self.starts.get(line + 1).copied().unwrap_or(text.len());
+        let bytes = text.as_bytes();
+        while end > start && matches!(bytes[end - 1], b'\n' | b'\r') {
+            end -= 1;
+        }
+        start..end
+    }
+}
+
+/// A decoded source file with its path as reported (repository-relative, `/`-separated).
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: Arc<str>,
+    pub text: Arc<str>,
+    pub index: Arc<LineIndex>,
+}
+
+impl SourceFile {
+    pub fn new(path: &str, text: String) -> Self {
+        let index = LineIndex::new(&text);
+        SourceFile {
+            path: path.into(),
+            text: text.into(),
+            index: Arc::new(index),
+        }
+    }
+
+    /// The location of `len` bytes at `offset`.
+    pub fn loc(&self, offset: usize, len: usize) -> Loc {
+        let (line, column) = self.index.line_col(&self.text, offset);
+        let offset = offset.min(self.text.len());
+        let len = len.min(self.text.len() - offset);
+        Loc {
+            path: self.path.clone(),
+            line,
+            column,
+            offset,
+            len,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bom_is_stripped_and_utf16_decoded() {
+        assert_eq!(decode(b"\xEF\xBB\xBF{}").as_deref(), Ok("{}"));
+        let le: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain("{\"a\":1}".encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        assert_eq!(decode(&le).as_deref(), Ok("{\"a\":1}"));
+        let be: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain("ok".encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        assert_eq!(decode(&be).as_deref(), Ok("ok"));
+    }
+
+    #[test]
+    fn bad_bytes_are_errors() {
+        assert_eq!(decode(b"").unwrap_err().message, "the file is empty");
+        assert!(decode(b"ab\0cd").unwrap_err().message.contains("binary"));
+        assert_eq!(decode(b"ab\xFFcd").unwrap_err().offset, 2);
+    }
+
+    #[test]
+    fn columns_count_chars_and_survive_crlf() {
+        let text = "a\r\nbé\r\n  x";
+        let idx = LineIndex::new(text);
+        assert_eq!(idx.line_col(text, 0), (1, 1));
+        assert_eq!(idx.line_col(text, 3), (2, 1));
+        let x = text.find('x').unwrap();
+        assert_eq!(idx.line_col(text, x), (3, 3));
+        assert_eq!(&text[idx.line_range(text, 4)], "bé");
+    }
+}
