@@ -7,6 +7,7 @@ pub mod customizations;
 pub mod envvar;
 pub mod flow;
 pub mod json;
+pub mod settings;
 pub mod solution;
 pub mod xml;
 
