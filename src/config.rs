@@ -90,9 +90,12 @@ pub struct SettingsOptions {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsMap {
+    /// Globs on repository-relative paths.
     pub files: Vec<String>,
     pub environment: Option<String>,
     pub solution: Option<String>,
+    #[serde(skip)]
+    pub file_set: GlobSet,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -190,6 +193,9 @@ impl Config {
         }
         cfg.exclude_set = glob_set(&cfg.exclude, "exclude", text)?;
         cfg.ignore_set = glob_set(&cfg.ignore, "ignore", text)?;
+        for m in &mut cfg.settings.map {
+            m.file_set = glob_set(&m.files, "settings.map files", text)?;
+        }
         if let Some(p) = &cfg.naming.purposes
             && let Some(bad) = p
                 .iter()
@@ -281,6 +287,7 @@ Prod = ["abc"]
         .unwrap();
         assert!(cfg.exclude_set.is_match("legacy/a/b.json"));
         assert_eq!(cfg.settings.map[0].environment.as_deref(), Some("Prod"));
+        assert!(cfg.settings.map[0].file_set.is_match("deploy/prod.json"));
         assert_eq!(cfg.identity[0].connections["Prod"], ["abc"]);
         assert_eq!(cfg.stability.max_rebinds, 3);
     }

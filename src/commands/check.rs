@@ -28,7 +28,7 @@ pub fn report(opts: &Options) -> Result<Report> {
     let mut report = Report::default();
     for path in &paths {
         let tree = WorkTree::open(path)?;
-        let snapshot = load::snapshot(&tree, None, &config.exclude_set);
+        let snapshot = load::snapshot(&tree, None, &config);
         report.findings.extend(rules::check(&Context {
             snapshot: &snapshot,
             config: &config,

@@ -2,6 +2,7 @@
 //! revision) and parse them into a `Snapshot`. Bad files become CR900 findings; the rest of the
 //! tree is still read.
 
+pub mod settings;
 pub mod worktree;
 
 use std::collections::BTreeMap;
@@ -9,8 +10,7 @@ use std::io;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use globset::GlobSet;
-
+use crate::config::Config;
 use crate::discover::{self, RootFiles};
 use crate::finding::{Finding, Loc};
 use crate::model::{Flow, Snapshot, Solution};
@@ -74,8 +74,9 @@ struct Output {
     sources: Vec<SourceFile>,
 }
 
-/// Reads every solution in `source` (restricted to paths under `scope`, when given).
-pub fn snapshot(source: &dyn Source, scope: Option<&str>, exclude: &GlobSet) -> Snapshot {
+/// Reads every solution and every deployment settings file in `source` (restricted to paths
+/// under `scope`, when given), skipping what `config.exclude` names.
+pub fn snapshot(source: &dyn Source, scope: Option<&str>, config: &Config) -> Snapshot {
     let files: Vec<String> = match scope {
         Some(s) if !s.is_empty() => source
             .files()
@@ -85,10 +86,20 @@ pub fn snapshot(source: &dyn Source, scope: Option<&str>, exclude: &GlobSet) -> 
             .collect(),
         _ => source.files().to_vec(),
     };
-    let layout = discover::layout(&files, exclude);
+    let layout = discover::layout(&files, &config.exclude_set);
     let jobs = jobs(&layout.roots);
     let out = run_jobs(source, &jobs);
-    assemble(source.label(), &layout.roots, out, source.listing_problems())
+    let mut snapshot = assemble(source.label(), &layout.roots, out, source.listing_problems());
+    let kept: Vec<String> = files
+        .into_iter()
+        .filter(|f| !config.exclude_set.is_match(f.as_str()) && !f.split('/').any(|seg| discover::SKIPPED_DIRS.contains(&seg)))
+        .collect();
+    let found = settings::discover(source, &kept, &layout.other_json, &snapshot.solutions, config);
+    snapshot.settings = found.files;
+    snapshot.problems.extend(found.problems);
+    snapshot.problems.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    snapshot.sources.extend(found.sources.into_iter().map(|f| (f.path.clone(), f)));
+    snapshot
 }
 
 fn jobs(roots: &[RootFiles]) -> Vec<Job<'_>> {

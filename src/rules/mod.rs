@@ -4,6 +4,7 @@
 pub mod flows;
 pub mod naming;
 pub mod registry;
+pub mod settings;
 
 use crate::config::Config;
 use crate::finding::Finding;
@@ -20,6 +21,7 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let mut findings = ctx.snapshot.problems.clone();
     findings.extend(naming::check(ctx));
     findings.extend(flows::check(ctx));
+    findings.extend(settings::check(ctx));
     finish(ctx.config, findings)
 }
 

@@ -1,0 +1,389 @@
+//! CR401–CR410: deployment settings files against the solutions they deploy. CR409 (a file that
+//! cannot be read) comes from `load::settings`; the rest are here.
+
+use std::collections::BTreeMap;
+
+use super::{Context, list};
+use crate::finding::{Finding, Loc, Severity};
+use crate::model::settings::{Binding, SettingsFile, classify};
+use crate::model::{Snapshot, Solution, connector};
+
+pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for file in ctx.snapshot.settings.iter().filter(|f| !f.invalid) {
+        let solutions = covered(ctx.snapshot, file);
+        if file.solutions.is_empty() {
+            out.push(unmapped(file));
+        }
+        references(ctx, file, &solutions, &mut out);
+        variables(file, &solutions, &mut out);
+    }
+    reused(ctx.snapshot, &mut out);
+    out
+}
+
+/// The solutions a file covers, one per UniqueName.
+pub fn covered<'a>(snapshot: &'a Snapshot, file: &SettingsFile) -> Vec<&'a Solution> {
+    file.solutions
+        .iter()
+        .filter_map(|n| snapshot.solutions.iter().find(|s| s.unique_name.eq_ignore_ascii_case(n)))
+        .collect()
+}
+
+fn names(solutions: &[&Solution]) -> String {
+    list(&solutions.iter().map(|s| format!("`{}`", s.unique_name)).collect::<Vec<_>>())
+}
+
+fn on(file: &SettingsFile, code: &'static str, loc: Loc, msg: String) -> Finding {
+    let f = Finding::new(code, loc, msg);
+    match file.solutions.as_slice() {
+        [one] => f.solution(one),
+        _ => f,
+    }
+}
+
+/// A JSON string literal.
+fn quoted(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
+}
+
+/// The `[[settings.map]]` table that ties `file` to `solution`.
+pub fn map_table(file: &SettingsFile, solution: &str) -> String {
+    format!(
+        "[[settings.map]]\nfiles = [{}]\nenvironment = {}\nsolution = {}",
+        quoted(&file.path),
+        quoted(&file.environment),
+        quoted(solution)
+    )
+}
+
+/// CR410.
+fn unmapped(file: &SettingsFile) -> Finding {
+    let (msg, solution) = match (file.mapped, file.candidates.as_slice()) {
+        (true, _) => (
+            format!(
+                "settings file for environment `{}` is mapped by [[settings.map]] to a solution that is not in the checked tree",
+                file.environment
+            ),
+            "<UniqueName>".to_owned(),
+        ),
+        (false, []) => (
+            format!(
+                "settings file for environment `{}` cannot be tied to a solution: no solution was found",
+                file.environment
+            ),
+            "<UniqueName>".to_owned(),
+        ),
+        (false, c) => (
+            format!(
+                "settings file for environment `{}` cannot be tied to one solution: it could deploy {}",
+                file.environment,
+                list(&c.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>())
+            ),
+            c[0].clone(),
+        ),
+    };
+    Finding::new("CR410", file.root_loc.clone(), msg).help(format!(
+        "tie it in connref.toml with a table such as:\n{}",
+        map_table(file, &solution)
+    ))
+}
+
+/// What `connref settings` would add, as help.
+fn settings_command(file: &SettingsFile) -> String {
+    format!(
+        "run `connref settings --env {} --write` to add every missing entry",
+        if file.environment.contains(' ') {
+            quoted(&file.environment)
+        } else {
+            file.environment.clone()
+        }
+    )
+}
+
+fn references(ctx: &Context<'_>, file: &SettingsFile, solutions: &[&Solution], out: &mut Vec<Finding>) {
+    let mut first: BTreeMap<String, &Loc> = BTreeMap::new();
+    for e in &file.references {
+        let name = &e.logical_name;
+        let def = solutions.iter().find_map(|s| s.reference(name).map(|r| (s, r)));
+        let mut finding = |code: &'static str, loc: &Loc, msg: String, help: String| {
+            let f = on(file, code, loc.clone(), msg).reference(name).help(help);
+            let f = match def {
+                Some((s, _)) => f.solution(&s.unique_name),
+                None => f,
+            };
+            out.push(f);
+        };
+        if let Some(prev) = first.get(&name.to_ascii_lowercase()) {
+            finding(
+                "CR405",
+                &e.loc,
+                format!("a second entry for reference `{name}` (the first is on line {})", prev.line),
+                "keep one entry: tools disagree on which one wins".into(),
+            );
+            continue;
+        }
+        first.insert(name.to_ascii_lowercase(), &e.loc);
+        let id_loc = e.connection_id_loc.as_ref().unwrap_or(&e.loc);
+        let id = e.connection_id.as_deref();
+        match classify(id) {
+            Binding::Empty | Binding::Missing => finding(
+                "CR402",
+                id_loc,
+                match id {
+                    None => format!("reference `{name}` has no ConnectionId in environment `{}`", file.environment),
+                    Some(v) if v.trim().is_empty() => format!("the ConnectionId of `{name}` is empty in environment `{}`", file.environment),
+                    Some(v) => format!("the ConnectionId of `{name}` is the placeholder `{v}` in environment `{}`", file.environment),
+                },
+                "set the id of a connection in that environment (from the connection's URL in the maker portal), or a pipeline token such as `#{connectionreference.<name>}#`".into(),
+            ),
+            Binding::Token if ctx.config.settings.require_literal_ids => finding(
+                "CR402",
+                id_loc,
+                format!(
+                    "the ConnectionId of `{name}` is the pipeline token `{}`, and `settings.require_literal_ids` is set",
+                    id.unwrap_or_default()
+                ),
+                "set the literal id of a connection in that environment".into(),
+            ),
+            Binding::Token => {}
+            Binding::Bound => {
+                let v = id.unwrap_or_default();
+                if let Some(why) = malformed(v) {
+                    finding(
+                        "CR408",
+                        id_loc,
+                        format!("the ConnectionId of `{name}` is malformed: it {why}"),
+                        match v.trim_end_matches('/').rsplit_once("/connections/") {
+                            Some((_, id)) if !id.contains('/') => format!("use the connection id alone: `{id}`"),
+                            _ => "copy the connection's id from its URL in the maker portal (32 hex digits, or `shared-…-<guid>`)".into(),
+                        },
+                    );
+                }
+            }
+        }
+        match def {
+            Some((_, r)) => {
+                if let (Some(got), Some(want), Some(loc)) = (&e.connector_id, &r.connector_id, &e.connector_id_loc)
+                    && !connector::same(got, want)
+                {
+                    finding(
+                        "CR403",
+                        loc,
+                        format!("the ConnectorId of `{name}` is `{got}`, but the reference binds `{want}`"),
+                        format!("set the ConnectorId to `{want}`"),
+                    );
+                }
+            }
+            None if !solutions.is_empty() => {
+                let elsewhere: Vec<String> = ctx
+                    .snapshot
+                    .solutions
+                    .iter()
+                    .filter(|s| !solutions.iter().any(|c| c.unique_name == s.unique_name) && s.reference(name).is_some())
+                    .map(|s| format!("`{}`", s.unique_name))
+                    .collect();
+                let note = if elsewhere.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({} does: was the entry copied from its file?)", list(&elsewhere))
+                };
+                finding(
+                    "CR404",
+                    &e.loc,
+                    format!(
+                        "entry `{name}` names a reference that solution {} does not define{note}",
+                        names(solutions)
+                    ),
+                    "remove the entry (`connref settings --prune --write`), or map the file to the right solution with [[settings.map]]"
+                        .into(),
+                );
+            }
+            None => {}
+        }
+    }
+    let at = file.references_loc.as_ref().unwrap_or(&file.root_loc);
+    let mut seen: Vec<String> = Vec::new();
+    for s in solutions {
+        for r in &s.references {
+            let lower = r.logical_name.to_ascii_lowercase();
+            if seen.contains(&lower) || first.contains_key(&lower) {
+                continue;
+            }
+            seen.push(lower);
+            let connector = r.connector_id.as_deref().unwrap_or("");
+            out.push(
+                Finding::new(
+                    "CR401",
+                    at.clone(),
+                    format!(
+                        "reference `{}` of solution `{}` is missing from the settings of environment `{}`",
+                        r.logical_name, s.unique_name, file.environment
+                    ),
+                )
+                .solution(&s.unique_name)
+                .reference(&r.logical_name)
+                .help(format!(
+                    "add {{\"LogicalName\": {}, \"ConnectionId\": \"…\", \"ConnectorId\": {}}} to `ConnectionReferences`, or {}",
+                    quoted(&r.logical_name),
+                    quoted(connector),
+                    settings_command(file)
+                )),
+            );
+        }
+    }
+}
+
+/// Why a literal ConnectionId is malformed, if it is.
+fn malformed(id: &str) -> Option<&'static str> {
+    if id.contains('/') {
+        Some("holds `/` (a connection id is the last segment of the connection's path)")
+    } else if id.chars().any(char::is_whitespace) {
+        Some("holds white space")
+    } else if id.len() > 7 && id[..7].eq_ignore_ascii_case("shared_") {
+        Some("starts with a connector name (`shared_…`), not a connection id")
+    } else {
+        None
+    }
+}
+
+fn variables(file: &SettingsFile, solutions: &[&Solution], out: &mut Vec<Finding>) {
+    let Some(vars) = &file.variables else { return };
+    let mut first: BTreeMap<String, &Loc> = BTreeMap::new();
+    for v in vars {
+        let name = &v.schema_name;
+        let lower = name.to_ascii_lowercase();
+        if let Some(prev) = first.get(&lower) {
+            out.push(
+                on(
+                    file,
+                    "CR405",
+                    v.loc.clone(),
+                    format!(
+                        "a second entry for environment variable `{name}` (the first is on line {})",
+                        prev.line
+                    ),
+                )
+                .help("keep one entry: tools disagree on which one wins"),
+            );
+            continue;
+        }
+        first.insert(lower, &v.loc);
+        let def = solutions
+            .iter()
+            .find_map(|s| s.env_vars.iter().find(|d| d.schema_name.eq_ignore_ascii_case(name)).map(|d| (s, d)));
+        match def {
+            Some((s, d)) => {
+                let empty = v.value.as_deref().is_none_or(|x| x.trim().is_empty());
+                let no_default = d.default_value.as_deref().is_none_or(|x| x.trim().is_empty());
+                if d.required && no_default && empty {
+                    out.push(
+                        Finding::new(
+                            "CR407",
+                            v.value_loc.clone().unwrap_or_else(|| v.loc.clone()),
+                            format!(
+                                "required environment variable `{name}` has no default and is left empty in environment `{}`",
+                                file.environment
+                            ),
+                        )
+                        .severity(Severity::Warning)
+                        .solution(&s.unique_name)
+                        .help("set its value for this environment, or a pipeline token such as `#{environmentvariable.<name>}#`"),
+                    );
+                }
+            }
+            None if !solutions.is_empty() => out.push(
+                on(
+                    file,
+                    "CR404",
+                    v.loc.clone(),
+                    format!(
+                        "entry `{name}` names an environment variable that solution {} does not define",
+                        names(solutions)
+                    ),
+                )
+                .help("remove the entry (`connref settings --prune --write`), or map the file to the right solution with [[settings.map]]"),
+            ),
+            None => {}
+        }
+    }
+    let at = file.variables_loc.as_ref().unwrap_or(&file.root_loc);
+    let mut seen: Vec<String> = Vec::new();
+    for s in solutions {
+        for d in &s.env_vars {
+            let lower = d.schema_name.to_ascii_lowercase();
+            if seen.contains(&lower) || first.contains_key(&lower) {
+                continue;
+            }
+            seen.push(lower);
+            out.push(
+                Finding::new(
+                    "CR407",
+                    at.clone(),
+                    format!(
+                        "environment variable `{}` of solution `{}` is missing from the settings of environment `{}`",
+                        d.schema_name, s.unique_name, file.environment
+                    ),
+                )
+                .solution(&s.unique_name)
+                .help(format!(
+                    "add {{\"SchemaName\": {}, \"Value\": \"…\"}} to `EnvironmentVariables`, or {}",
+                    quoted(&d.schema_name),
+                    settings_command(file)
+                )),
+            );
+        }
+    }
+}
+
+/// CR406: a literal ConnectionId bound in two environments. One finding per entry, naming the
+/// files of the other environments.
+fn reused(snapshot: &Snapshot, out: &mut Vec<Finding>) {
+    struct Use<'a> {
+        file: &'a SettingsFile,
+        name: &'a str,
+        loc: &'a Loc,
+    }
+    let mut by_id: BTreeMap<String, Vec<Use<'_>>> = BTreeMap::new();
+    for file in snapshot.settings.iter().filter(|f| !f.invalid) {
+        for e in &file.references {
+            if let (Some(id), Some(loc)) = (&e.connection_id, &e.connection_id_loc)
+                && classify(Some(id)) == Binding::Bound
+            {
+                by_id.entry(id.trim().to_ascii_lowercase()).or_default().push(Use {
+                    file,
+                    name: &e.logical_name,
+                    loc,
+                });
+            }
+        }
+    }
+    for uses in by_id.values() {
+        for u in uses {
+            let mut others: Vec<String> = uses
+                .iter()
+                .filter(|o| !o.file.environment.eq_ignore_ascii_case(&u.file.environment))
+                .map(|o| format!("`{}` ({})", o.file.path, o.file.environment))
+                .collect();
+            others.dedup();
+            if others.is_empty() {
+                continue;
+            }
+            out.push(
+                on(
+                    u.file,
+                    "CR406",
+                    u.loc.clone(),
+                    format!(
+                        "reference `{}` in environment `{}` is bound to a connection that is also bound in {}",
+                        u.name,
+                        u.file.environment,
+                        list(&others)
+                    ),
+                )
+                .reference(u.name)
+                .help("a connection belongs to one environment: one of the files was copied from the other; set each environment's own connection"),
+            );
+        }
+    }
+}
