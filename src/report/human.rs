@@ -12,6 +12,10 @@ pub fn render(report: &Report, color: bool) -> String {
         out.push_str(&renderer.render(&[group(report, f)]));
         out.push_str("\n\n");
     }
+    if !report.coverage.is_empty() {
+        out.push_str(&super::coverage::render(&report.coverage));
+        out.push('\n');
+    }
     out.push_str(&summary(report));
     out.push('\n');
     out

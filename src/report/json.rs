@@ -1,4 +1,5 @@
-//! Machine-readable findings: `{"version":1,"findings":[…],"summary":{…}}` and nothing else.
+//! Machine-readable findings: `{"version":1,"findings":[…],"summary":{…}}`, plus
+//! `"coverage":[…]` (reference × environment) when the tree has deployment settings files.
 
 use serde::Serialize;
 
@@ -57,6 +58,8 @@ struct Document<'a> {
     version: u32,
     findings: Vec<JsonFinding<'a>>,
     summary: Summary,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    coverage: &'a [super::coverage::SolutionCoverage],
 }
 
 pub fn render(report: &Report) -> String {
@@ -71,6 +74,7 @@ pub fn render(report: &Report) -> String {
             files: report.files,
             solutions: report.solutions,
         },
+        coverage: &report.coverage,
     };
     // Serializing plain structs of strings and numbers cannot fail.
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();

@@ -1,5 +1,6 @@
 //! Reports: the same findings as rustc-style text, GitHub workflow commands, or JSON.
 
+pub mod coverage;
 pub mod github;
 pub mod human;
 pub mod json;
@@ -41,6 +42,8 @@ pub struct Report {
     pub solutions: usize,
     pub flows: usize,
     pub references: usize,
+    /// Reference × environment for the solutions that have settings files.
+    pub coverage: Vec<coverage::SolutionCoverage>,
 }
 
 impl Report {
@@ -50,6 +53,7 @@ impl Report {
         self.flows += snapshot.solutions.iter().map(|s| s.flows.len()).sum::<usize>();
         self.references += snapshot.solutions.iter().map(|s| s.references.len()).sum::<usize>();
         self.sources.extend(snapshot.sources.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.coverage.extend(coverage::compute(snapshot));
     }
 
     pub fn counts(&self) -> Counts {
