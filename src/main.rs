@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use connref::commands;
+use connref::commands::settings::edit::Placeholder;
 use connref::report::Format;
 
 /// Offline checks of Power Platform connection references in unpacked solution source.
@@ -26,6 +27,31 @@ enum Command {
         #[arg(long, value_enum)]
         format: Option<Format>,
     },
+    /// Create or update each environment's deployment settings file from the solution source.
+    ///
+    /// Without --write, prints the unified diff it would make and exits 1 when there is one.
+    Settings {
+        /// The folder to work on (default: the current folder).
+        path: Option<PathBuf>,
+        /// An environment to create or update; repeat it, or separate names with commas.
+        /// Matched to existing environment names without regard to case. Default: every
+        /// environment that already has a settings file.
+        #[arg(long = "env", value_name = "NAME", value_delimiter = ',')]
+        envs: Vec<String>,
+        /// Write the files (atomically) instead of printing the diff.
+        #[arg(long)]
+        write: bool,
+        /// Remove entries that the solution does not define.
+        #[arg(long)]
+        prune: bool,
+        /// The value of new entries: `""`, or a pipeline token such as
+        /// `#{connectionreference.<name>}#`.
+        #[arg(long, value_enum, default_value = "empty")]
+        placeholder: Placeholder,
+        /// Read this config instead of the connref.toml found above PATH.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// List every rule with its code, default severity and summary.
     Rules {
         /// Print each rule's full explanation.
@@ -40,6 +66,25 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     let mut stdout = std::io::stdout().lock();
     match cli.command {
         Command::Check { paths, config, format } => commands::check::run(&commands::check::Options { paths, config, format }, &mut stdout),
+        Command::Settings {
+            path,
+            envs,
+            write,
+            prune,
+            placeholder,
+            config,
+        } => commands::settings::run(
+            &commands::settings::Options {
+                path,
+                config,
+                envs,
+                write,
+                prune,
+                placeholder,
+            },
+            &mut stdout,
+            &mut std::io::stderr().lock(),
+        ),
         Command::Rules { explain } => {
             let text = if explain { commands::rules::all() } else { commands::rules::list() };
             stdout.write_all(text.as_bytes())?;

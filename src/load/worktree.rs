@@ -86,6 +86,11 @@ impl WorkTree {
         files.sort();
         Ok(WorkTree { base, files, problems })
     }
+
+    /// Where a repository-relative path of this tree is on disk (for writing files).
+    pub fn full_path(&self, path: &str) -> PathBuf {
+        self.base.join(path)
+    }
 }
 
 /// A relative path with `/` separators, or `None` when it is not UTF-8.
