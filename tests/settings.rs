@@ -378,7 +378,9 @@ fn cr409_bad_files_have_exact_positions_and_the_rest_is_checked() {
     let f = Fixture::new();
     billing(&f);
     f.write(TEST, settings(&[], None));
-    let cases: Vec<(&str, Vec<u8>, (u64, u64), &str)> = vec![
+    // (what, bytes, line and column, message)
+    type Case = (&'static str, Vec<u8>, (u64, u64), &'static str);
+    let cases: Vec<Case> = vec![
         (
             "array root",
             b"[\n  {\"ConnectionReferences\": []}\n]\n".to_vec(),
