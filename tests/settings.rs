@@ -473,7 +473,7 @@ fn cr410_unmapped_file_shows_the_table_and_config_ties_it() {
         help.contains("[[settings.map]]\nfiles = [\"settings/prod.json\"]\nenvironment = \"prod\"\nsolution = \"Billing\""),
         "{help}"
     );
-    assert!(cr410[0]["message"].as_str().unwrap().contains("`Billing` and `Other`"));
+    assert!(cr410[0]["message"].as_str().unwrap().contains("`Billing` or `Other`"));
     // Near miss: the names it lists tie it.
     f.write("settings/prod.json", settings(&[("contoso_other_sql", "a1", "shared_sql")], None));
     assert!(of(&findings(&f), "CR410").is_empty());

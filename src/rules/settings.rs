@@ -78,7 +78,7 @@ fn unmapped(file: &SettingsFile) -> Finding {
             format!(
                 "settings file for environment `{}` cannot be tied to one solution: it could deploy {}",
                 file.environment,
-                list(&c.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>())
+                either(c)
             ),
             c[0].clone(),
         ),
@@ -87,6 +87,15 @@ fn unmapped(file: &SettingsFile) -> Finding {
         "tie it in connref.toml with a table such as:\n{}",
         map_table(file, &solution)
     ))
+}
+
+/// `a`, `b` or `c`.
+fn either(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.split_last() {
+        Some((last, init)) if !init.is_empty() => format!("{} or {last}", init.join(", ")),
+        _ => quoted.join(""),
+    }
 }
 
 /// What `connref settings` would add, as help.
