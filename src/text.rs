@@ -54,7 +54,7 @@ fn utf8(bytes: &[u8], shift: usize) -> Result<String, DecodeError> {
     match std::str::from_utf8(bytes) {
         Ok(s) => Ok(s.to_owned()),
         Err(e) => Err(DecodeError {
-            message: format!("the file is not UTF-8 text (invalid byte at offset {})", e.valid_up_to() + shift),
+            message: "the file is not UTF-8 text (save it as UTF-8)".to_owned(),
             offset: e.valid_up_to() + shift,
         }),
     }

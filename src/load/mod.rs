@@ -36,7 +36,11 @@ pub fn read_source(source: &dyn Source, path: &str) -> Result<SourceFile, Box<Fi
     let bytes = source
         .read(path)
         .map_err(|e| cr900(Loc::file(path), format!("cannot read the file: {e}")))?;
-    let decoded = text::decode(&bytes).map_err(|e| cr900(Loc::file(path), e.message))?;
+    let decoded = text::decode(&bytes).map_err(|e| {
+        // Point at the bad byte: the text before it is valid, so its lines can be counted.
+        let before = SourceFile::new(path, String::from_utf8_lossy(&bytes[..e.offset.min(bytes.len())]).into_owned());
+        cr900(before.loc(before.text.len(), 0), e.message)
+    })?;
     Ok(SourceFile::new(path, decoded))
 }
 

@@ -10,8 +10,6 @@ pub struct JsonFinding<'a> {
     pub code: &'a str,
     pub severity: Severity,
     pub message: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub help: Option<&'a str>,
     pub path: &'a str,
     pub line: u32,
     pub column: u32,
@@ -31,7 +29,6 @@ impl<'a> From<&'a Finding> for JsonFinding<'a> {
             code: f.code,
             severity: f.severity,
             message: &f.message,
-            help: f.help.as_deref(),
             path: &f.loc.path,
             line: f.loc.line,
             column: f.loc.column,

@@ -195,7 +195,13 @@ fn suggested_purpose(r: &Reference, s: &Solution, words: &[String], purposes: Op
             .collect()
     };
     let purpose = r.display_name.as_deref().map(from).unwrap_or_default();
-    if purpose.is_empty() { from(&s.unique_name) } else { purpose }
+    let purpose = if purpose.is_empty() { from(&s.unique_name) } else { purpose };
+    // Display names often repeat the solution name, which starts with the publisher's name:
+    // `contoso_contosobilling_dataverse` says less than `contoso_billing_dataverse`.
+    match s.prefix.as_deref().map(str::to_ascii_lowercase) {
+        Some(p) if purpose.len() > p.len() && purpose.starts_with(&p) => purpose[p.len()..].to_owned(),
+        _ => purpose,
+    }
 }
 
 fn render(template: &str, publisher: &str, purpose: &str, connector: &str) -> String {
