@@ -60,7 +60,7 @@ fn utf8(bytes: Vec<u8>, shift: usize) -> Result<String, DecodeError> {
 }
 
 fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, DecodeError> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(DecodeError {
             message: "the UTF-16 file has an odd number of bytes".into(),
             offset: bytes.len() + 1,
