@@ -193,10 +193,11 @@ fn cr205_identity_with_two_references_for_one_connector() {
 #[test]
 fn explicit_reference_globs_replace_the_purpose_default() {
     let refs = &[("cat_reports_dataverse", DV), ("cat_writer_dataverse", DV)];
-    let (g1, g2) = (guid(1), guid(2));
+    let (g1, g2, g3) = (guid(1), guid(2), guid(3));
     let flows: &[(&str, &str, &[&str])] = &[
         ("Report daily", &g1, &["cat_writer_dataverse"]),
         ("Sync accounts", &g2, &["cat_writer_dataverse"]),
+        ("Report monthly", &g3, &["cat_reports_dataverse"]),
     ];
     let config = TWO_IDENTITIES.replace("flows = [\"Report *\"]", "flows = [\"Report *\"]\nreferences = [\"CAT_REPORTS_*\"]");
     let f = repo(refs, flows, Some(&config));
@@ -413,4 +414,24 @@ fn docs_example_shows_each_finding() {
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert_eq!(codes(&f), pairs(&[("CR207", "cat_jobs_dataverse")]));
     snap!("identity_docs_example_cr207", out.stdout);
+}
+
+#[test]
+fn mermaid_for_the_references_a_change_touches() {
+    use connref::config::Config;
+    use connref::load::{self, worktree::WorkTree};
+    use connref::rules::{self, Context};
+
+    let f = graph_fixture();
+    let config = Config::load(None, f.path()).expect("config");
+    let tree = WorkTree::open(f.path()).expect("tree");
+    let snapshot = load::snapshot(&tree, None, &config.exclude_set);
+    let findings = rules::check(&Context {
+        snapshot: &snapshot,
+        config: &config,
+    });
+    let only = ["CAT_WRITER_SQL".to_owned()];
+    let m = connref::commands::graph::mermaid(&snapshot, &config, &findings, Some(&only));
+    snap!("identity_graph_mermaid_only", m);
+    assert!(!m.contains("cat_reporting_dataverse") && !m.contains("Report daily"), "{m}");
 }

@@ -385,11 +385,12 @@ fn duplicate_connectors(cfg: &Config, a: &Assignment<'_>) -> Vec<Finding> {
                 by.entry(connector::identity(api)).or_default().push(r);
             }
         }
-        for (conn, refs) in by {
+        for refs in by.into_values() {
             let Some((keep, extra)) = refs.split_first() else { continue };
             if extra.is_empty() {
                 continue;
             }
+            let conn = keep.api_name().unwrap_or_default();
             let all: Vec<String> = refs.iter().map(|r| format!("`{}`", r.logical_name)).collect();
             for r in extra {
                 let Some(d) = r.reference else { continue };
