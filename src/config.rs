@@ -370,9 +370,13 @@ Prod = ["abc"]
         assert!(e.contains("line 6") && e.contains("line 2") && e.contains("`A`"), "{e}");
         let e = Config::parse("[[identity]]\nname = \"service-writer\"\n").unwrap_err().to_string();
         assert!(e.contains("line 2") && e.contains("service-writer"), "{e}");
-        let e = Config::parse("[[identity]]\nname = \"a\"\nflows = [\"Report [x\"]\n").unwrap_err().to_string();
+        let e = Config::parse("[[identity]]\nname = \"a\"\nflows = [\"Report [x\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 3") && e.contains("Report [x"), "{e}");
-        let e = Config::parse("[[identity]]\nname = \"a\"\nreferences = [\"{x\"]\n").unwrap_err().to_string();
+        let e = Config::parse("[[identity]]\nname = \"a\"\nreferences = [\"{x\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 3"), "{e}");
         let cfg = Config::parse("[[identity]]\nname = \"a\"\nflows = [\"Report *\", \"src/Workflows/Sync*\"]\nreferences = [\"CAT_*\"]\n")
             .unwrap();

@@ -100,10 +100,7 @@ fn cr201_and_cr202_reference_shared_across_identities() {
         ],
         Some(TWO_IDENTITIES),
     );
-    assert_eq!(
-        codes(&f),
-        pairs(&[("CR201", "cat_writer_dataverse"), ("CR202", "Report weekly")])
-    );
+    assert_eq!(codes(&f), pairs(&[("CR201", "cat_writer_dataverse"), ("CR202", "Report weekly")]));
     let out = connref(f.path(), &["check"]);
     assert_eq!(out.code, 1);
     snap!("identity_cr201_cr202_human", out.stdout);
@@ -145,7 +142,11 @@ fn cr202_flow_bound_to_another_identitys_reference() {
     // `cat_notify_outlook` belongs to no identity: binding it is not CR202 (the near miss).
     assert_eq!(codes(&f), pairs(&[("CR202", "Report daily")]));
     let out = connref(f.path(), &["check"]);
-    assert!(out.stdout.contains("bind it to a reference of identity `reporting`"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("bind it to a reference of identity `reporting`"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -160,7 +161,12 @@ fn cr204_flow_without_identity_and_path_globs() {
     assert_eq!(codes(&f), pairs(&[("CR204", "Cleanup")]));
     let out = connref(f.path(), &["check"]);
     assert_eq!(out.code, 0, "a warning does not fail the check");
-    assert!(out.stdout.contains("src/Workflows/Cleanup-00000000-0000-0000-0000-000000000003.json.data.xml:2:"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("src/Workflows/Cleanup-00000000-0000-0000-0000-000000000003.json.data.xml:2:"),
+        "{}",
+        out.stdout
+    );
     snap!("identity_cr204_human", out.stdout);
 
     // Near miss: a glob with a `/` matches the flow by its file path.
@@ -201,10 +207,7 @@ fn explicit_reference_globs_replace_the_purpose_default() {
     ];
     let config = TWO_IDENTITIES.replace("flows = [\"Report *\"]", "flows = [\"Report *\"]\nreferences = [\"CAT_REPORTS_*\"]");
     let f = repo(refs, flows, Some(&config));
-    assert_eq!(
-        codes(&f),
-        pairs(&[("CR201", "cat_writer_dataverse"), ("CR202", "Report daily")])
-    );
+    assert_eq!(codes(&f), pairs(&[("CR201", "cat_writer_dataverse"), ("CR202", "Report daily")]));
 }
 
 fn busy(n: u32, config: Option<&str>) -> Fixture {
@@ -240,8 +243,14 @@ fn bad_identity_config_is_an_error_with_its_line() {
             "[[identity]]\nname = \"writer\"\nflows = [\"Sync *\"]\n\n[[identity]]\nname = \"writer\"\n",
             "line 6: two identities are named `writer` (the first is on line 2)",
         ),
-        ("[[identity]]\nname = \"service-writer\"\n", "line 2: identity name `service-writer` is not a purpose segment"),
-        ("[[identity]]\nname = \"writer\"\nflows = [\"Sync [a\"]\n", "line 3: identity `writer` flows glob `Sync [a` does not compile"),
+        (
+            "[[identity]]\nname = \"service-writer\"\n",
+            "line 2: identity name `service-writer` is not a purpose segment",
+        ),
+        (
+            "[[identity]]\nname = \"writer\"\nflows = [\"Sync [a\"]\n",
+            "line 3: identity `writer` flows glob `Sync [a` does not compile",
+        ),
         (
             "[[identity]]\nname = \"writer\"\nreferences = [\"cat_{writer\"]\n",
             "line 3: identity `writer` references glob `cat_{writer` does not compile",
@@ -271,7 +280,10 @@ fn useless_identity_config_is_a_warning() {
     // Near miss: every identity matches a flow and owns a reference.
     let f = repo(
         BASE_REFS,
-        &[("Report daily", &g1, &["cat_reporting_dataverse"]), ("Sync accounts", &guid(2), &["cat_writer_dataverse"])],
+        &[
+            ("Report daily", &g1, &["cat_reporting_dataverse"]),
+            ("Sync accounts", &guid(2), &["cat_writer_dataverse"]),
+        ],
         Some(TWO_IDENTITIES),
     );
     assert_eq!(connref(f.path(), &["check"]).stderr, "");
@@ -291,7 +303,10 @@ fn json_report_groups_flows_by_identity() {
     );
     let out = connref(f.path(), &["check", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
-    snap!("identity_json_groups", serde_json::to_string_pretty(&v["identities"]).unwrap_or_default());
+    snap!(
+        "identity_json_groups",
+        serde_json::to_string_pretty(&v["identities"]).unwrap_or_default()
+    );
     for key in ["version", "findings", "summary"] {
         assert!(v.get(key).is_some(), "{key} kept");
     }
@@ -321,7 +336,11 @@ fn graph_fixture() -> Fixture {
 #[test]
 fn graph_in_each_format() {
     let f = graph_fixture();
-    for (format, name) in [("mermaid", "identity_graph_mermaid"), ("dot", "identity_graph_dot"), ("json", "identity_graph_json")] {
+    for (format, name) in [
+        ("mermaid", "identity_graph_mermaid"),
+        ("dot", "identity_graph_dot"),
+        ("json", "identity_graph_json"),
+    ] {
         let out = connref(f.path(), &["graph", "--format", format]);
         assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
         snap!(name, out.stdout);
@@ -330,7 +349,11 @@ fn graph_in_each_format() {
     assert!(mermaid.starts_with("flowchart LR\n"));
     assert!(!mermaid.contains("<b>") && !mermaid.contains("\"weekly\""), "{mermaid}");
     let json: serde_json::Value = serde_json::from_str(&connref(f.path(), &["graph", "--format", "json"]).stdout).expect("json");
-    assert!(json["nodes"].as_array().is_some_and(|n| n.iter().any(|n| n["name"] == "Report \"weekly\" <b>#1")));
+    assert!(
+        json["nodes"]
+            .as_array()
+            .is_some_and(|n| n.iter().any(|n| n["name"] == "Report \"weekly\" <b>#1"))
+    );
 }
 
 #[test]
@@ -366,7 +389,11 @@ fn doc_configs() -> Vec<String> {
 #[test]
 fn docs_example_shows_each_finding() {
     let configs = doc_configs();
-    assert_eq!(configs.len(), 2, "docs/identities.md has the identity example and the no-identity example");
+    assert_eq!(
+        configs.len(),
+        2,
+        "docs/identities.md has the identity example and the no-identity example"
+    );
     let refs = &[
         ("cat_reporting_dataverse", DV),
         ("cat_writer_dataverse", DV),

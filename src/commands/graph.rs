@@ -107,7 +107,9 @@ pub fn build(snapshot: &Snapshot, config: &Config, findings: &[Finding], only_re
     let a = identity::assign(snapshot, config);
     let aliases = config.naming.connector_aliases();
     let selected = |name: &str| only_references.is_none_or(|only| only.iter().any(|o| o.eq_ignore_ascii_case(name)));
-    let refs: Vec<usize> = (0..a.references.len()).filter(|&i| selected(&a.references[i].logical_name)).collect();
+    let refs: Vec<usize> = (0..a.references.len())
+        .filter(|&i| selected(&a.references[i].logical_name))
+        .collect();
     let flows: Vec<usize> = (0..a.flows.len())
         .filter(|&fi| only_references.is_none() || refs.iter().any(|&ri| a.references[ri].bindings.iter().any(|(f, _)| *f == fi)))
         .collect();
@@ -408,7 +410,10 @@ mod tests {
 
     #[test]
     fn labels_are_escaped() {
-        assert_eq!(mermaid_text("a \"b\" <i>&#1 `c` *d*"), "a #quot;b#quot; #lt;i#gt;#amp;#35;1 #96;c#96; #42;d#42;");
+        assert_eq!(
+            mermaid_text("a \"b\" <i>&#1 `c` *d*"),
+            "a #quot;b#quot; #lt;i#gt;#amp;#35;1 #96;c#96; #42;d#42;"
+        );
         assert_eq!(dot_text("a\"b\\c"), "a\\\"b\\\\c");
     }
 }

@@ -118,7 +118,9 @@ pub fn assign<'a>(snapshot: &'a Snapshot, config: &'a Config) -> Assignment<'a> 
     }
     for (fi, info) in flows.iter().enumerate() {
         for e in &info.flow.entries {
-            let Binding::Reference { logical_name, loc } = &e.binding else { continue };
+            let Binding::Reference { logical_name, loc } = &e.binding else {
+                continue;
+            };
             let key = logical_name.to_ascii_lowercase();
             let ri = *index.entry(key).or_insert_with(|| {
                 references.push(RefInfo {
@@ -154,7 +156,11 @@ pub fn assign<'a>(snapshot: &'a Snapshot, config: &'a Config) -> Assignment<'a> 
                 warnings.push(format!(
                     "identity `{}` matches no flow (its `flows` globs: {})",
                     id.name,
-                    if id.flows.is_empty() { "none".to_owned() } else { id.flows.join(", ") }
+                    if id.flows.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        id.flows.join(", ")
+                    }
                 ));
             }
             if !references.iter().any(|r| r.identity == Some(i)) {
@@ -213,7 +219,9 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
 }
 
 fn ref_loc(r: &RefInfo<'_>) -> Option<Loc> {
-    r.reference.map(|d| d.loc.clone()).or_else(|| r.bindings.first().map(|(_, l)| l.clone()))
+    r.reference
+        .map(|d| d.loc.clone())
+        .or_else(|| r.bindings.first().map(|(_, l)| l.clone()))
 }
 
 fn with_solution(f: Finding, s: Option<&Solution>) -> Finding {
@@ -272,7 +280,9 @@ fn wrong_identity_reference(cfg: &Config, a: &Assignment<'_>) -> Vec<Finding> {
         let Some(owner) = r.identity else { continue };
         for (fi, loc) in &r.bindings {
             let f = &a.flows[*fi];
-            let Some(runs_as) = f.identity.filter(|&i| i != owner) else { continue };
+            let Some(runs_as) = f.identity.filter(|&i| i != owner) else {
+                continue;
+            };
             let api = r.api_name();
             let own: Vec<String> = a
                 .references
@@ -319,8 +329,12 @@ fn identities_share_connection(snapshot: &Snapshot, cfg: &Config) -> Vec<Finding
     let mut out = Vec::new();
     for file in &snapshot.settings {
         for r in &file.references {
-            let Some(id) = r.connection_id.as_deref().and_then(literal_connection) else { continue };
-            let Some(identity) = reference_identity(cfg, &r.logical_name) else { continue };
+            let Some(id) = r.connection_id.as_deref().and_then(literal_connection) else {
+                continue;
+            };
+            let Some(identity) = reference_identity(cfg, &r.logical_name) else {
+                continue;
+            };
             let entries = seen
                 .entry(file.environment.to_ascii_lowercase())
                 .or_default()
@@ -421,8 +435,12 @@ fn foreign_connections(snapshot: &Snapshot, cfg: &Config) -> Vec<Finding> {
     let mut out = Vec::new();
     for file in &snapshot.settings {
         for r in &file.references {
-            let Some(conn) = r.connection_id.as_deref().filter(|c| literal_connection(c).is_some()) else { continue };
-            let Some(own) = reference_identity(cfg, &r.logical_name) else { continue };
+            let Some(conn) = r.connection_id.as_deref().filter(|c| literal_connection(c).is_some()) else {
+                continue;
+            };
+            let Some(own) = reference_identity(cfg, &r.logical_name) else {
+                continue;
+            };
             let owners: Vec<usize> = (0..cfg.identity.len())
                 .filter(|&i| i != own && cfg.identity[i].owns_connection(&file.environment, conn))
                 .collect();
@@ -562,7 +580,13 @@ prod = ["conn-wri"]
         let got = codes(&s, &c);
         assert_eq!(got.len(), 1, "{got:?}");
         assert_eq!((got[0].0, got[0].1), ("CR203", 13));
-        assert!(got[0].2.contains("`cat_writer_dataverse` (identity `writer`) and `cat_reporting_dataverse`"), "{}", got[0].2);
+        assert!(
+            got[0]
+                .2
+                .contains("`cat_writer_dataverse` (identity `writer`) and `cat_reporting_dataverse`"),
+            "{}",
+            got[0].2
+        );
     }
 
     #[test]
@@ -596,7 +620,10 @@ prod = ["conn-wri"]
     fn cr206_near_misses() {
         let c = cfg();
         // Its own connection; another environment's list; a reference of no identity.
-        let s = settings("Prod", vec![entry("cat_writer_dataverse", "conn-wri", 4), entry("cat_other_x", "conn-rep", 9)]);
+        let s = settings(
+            "Prod",
+            vec![entry("cat_writer_dataverse", "conn-wri", 4), entry("cat_other_x", "conn-rep", 9)],
+        );
         assert_eq!(codes(&s, &c), []);
         let s = settings("Test", vec![entry("cat_writer_dataverse", "conn-rep", 4)]);
         assert_eq!(codes(&s, &c), []);
@@ -604,7 +631,13 @@ prod = ["conn-wri"]
 
     #[test]
     fn no_identities_no_settings_rules() {
-        let s = settings("Prod", vec![entry("cat_writer_dataverse", "conn-rep", 4), entry("cat_reporting_x", "conn-rep", 9)]);
+        let s = settings(
+            "Prod",
+            vec![
+                entry("cat_writer_dataverse", "conn-rep", 4),
+                entry("cat_reporting_x", "conn-rep", 9),
+            ],
+        );
         assert_eq!(codes(&s, &Config::default()), []);
     }
 }
