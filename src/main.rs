@@ -26,6 +26,16 @@ enum Command {
         #[arg(long, value_enum)]
         format: Option<Format>,
     },
+    /// Draw identities → references → flows (and apps and bots) below PATH, findings marked.
+    Graph {
+        path: Option<PathBuf>,
+        /// Read this config instead of the connref.toml found above PATH.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// `mermaid` renders in GitHub comments and READMEs; `dot` is for Graphviz.
+        #[arg(long, value_enum, default_value = "mermaid")]
+        format: commands::graph::GraphFormat,
+    },
     /// List every rule with its code, default severity and summary.
     Rules {
         /// Print each rule's full explanation.
@@ -40,6 +50,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     let mut stdout = std::io::stdout().lock();
     match cli.command {
         Command::Check { paths, config, format } => commands::check::run(&commands::check::Options { paths, config, format }, &mut stdout),
+        Command::Graph { path, config, format } => commands::graph::run(&commands::graph::Options { path, config, format }, &mut stdout),
         Command::Rules { explain } => {
             let text = if explain { commands::rules::all() } else { commands::rules::list() };
             stdout.write_all(text.as_bytes())?;

@@ -54,6 +54,9 @@ struct Document<'a> {
     version: u32,
     findings: Vec<JsonFinding<'a>>,
     summary: Summary,
+    /// Only while identities are configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identities: Option<&'a [super::IdentityGroup]>,
 }
 
 pub fn render(report: &Report) -> String {
@@ -68,6 +71,7 @@ pub fn render(report: &Report) -> String {
             files: report.files,
             solutions: report.solutions,
         },
+        identities: report.identities.as_deref(),
     };
     // Serializing plain structs of strings and numbers cannot fail.
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();

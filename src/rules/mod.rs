@@ -2,6 +2,7 @@
 //! single table of codes, names, severities and explanations.
 
 pub mod flows;
+pub mod identity;
 pub mod naming;
 pub mod registry;
 
@@ -20,6 +21,7 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let mut findings = ctx.snapshot.problems.clone();
     findings.extend(naming::check(ctx));
     findings.extend(flows::check(ctx));
+    findings.extend(identity::check(ctx));
     finish(ctx.config, findings)
 }
 
