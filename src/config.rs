@@ -145,6 +145,31 @@ pub struct Identity {
     pub references: Option<Vec<String>>,
     #[serde(default)]
     pub connections: BTreeMap<String, Vec<String>>,
+
+    /// `flows` globs without a `/`: on flow display names.
+    #[serde(skip)]
+    pub flow_name_set: GlobSet,
+    /// `flows` globs with a `/`: on repository-relative flow file paths.
+    #[serde(skip)]
+    pub flow_path_set: GlobSet,
+    /// `references`, compiled without case as Dataverse compares logical names.
+    #[serde(skip)]
+    pub reference_set: Option<GlobSet>,
+}
+
+impl Identity {
+    pub fn matches_flow(&self, name: &str, path: &str) -> bool {
+        self.flow_name_set.is_match(name) || self.flow_path_set.is_match(path)
+    }
+
+    /// Whether `connections` lists `connection_id` for `environment` (both without case).
+    pub fn owns_connection(&self, environment: &str, connection_id: &str) -> bool {
+        self.connections
+            .iter()
+            .filter(|(env, _)| env.eq_ignore_ascii_case(environment))
+            .flat_map(|(_, ids)| ids)
+            .any(|id| id.trim().eq_ignore_ascii_case(connection_id.trim()))
+    }
 }
 
 /// `connref.toml` in `start` or the nearest folder above it.
@@ -155,6 +180,57 @@ pub fn find(start: &Path) -> Option<PathBuf> {
 
 fn line_of(text: &str, needle: &str) -> usize {
     text.lines().position(|l| l.contains(needle)).map_or(1, |i| i + 1)
+}
+
+/// The line of the `nth` (0-based) `name = "…"` key that holds `name`.
+fn name_line(text: &str, name: &str, nth: usize) -> usize {
+    let quoted = [format!("\"{name}\""), format!("'{name}'")];
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim_start().starts_with("name") && quoted.iter().any(|q| l.contains(q.as_str())))
+        .nth(nth)
+        .map_or_else(|| line_of(text, name), |(i, _)| i + 1)
+}
+
+fn glob_set_nocase(globs: &[String], what: &str, text: &str) -> Result<GlobSet> {
+    let mut b = GlobSetBuilder::new();
+    for g in globs {
+        let glob = globset::GlobBuilder::new(g)
+            .case_insensitive(true)
+            .build()
+            .map_err(|e| anyhow!("line {}: {what} glob `{g}` does not compile: {e}", line_of(text, g)))?;
+        b.add(glob);
+    }
+    b.build().map_err(|e| anyhow!("{what} globs do not compile: {e}"))
+}
+
+/// Checks `[[identity]]` tables and compiles their globs.
+fn compile_identities(identities: &mut [Identity], text: &str) -> Result<()> {
+    for i in 0..identities.len() {
+        let name = identities[i].name.clone();
+        if !crate::rules::naming::is_purpose_word(&name) {
+            bail!(
+                "line {}: identity name `{name}` is not a purpose segment (ASCII letters and digits only, as in `servicewriter`)",
+                name_line(text, &name, 0)
+            );
+        }
+        if let Some(first) = identities[..i].iter().position(|o| o.name.eq_ignore_ascii_case(&name)) {
+            let same_spelling = identities[..i].iter().filter(|o| o.name == name).count();
+            bail!(
+                "line {}: two identities are named `{name}` (the first is on line {}); give each identity its own name",
+                name_line(text, &name, same_spelling),
+                name_line(text, &identities[first].name, 0)
+            );
+        }
+        let what = format!("identity `{name}` flows");
+        let (paths, names): (Vec<String>, Vec<String>) = identities[i].flows.iter().cloned().partition(|g| g.contains('/'));
+        identities[i].flow_name_set = glob_set(&names, &what, text)?;
+        identities[i].flow_path_set = glob_set(&paths, &what, text)?;
+        if let Some(refs) = &identities[i].references {
+            identities[i].reference_set = Some(glob_set_nocase(refs, &format!("identity `{name}` references"), text)?);
+        }
+    }
+    Ok(())
 }
 
 pub fn glob_set(globs: &[String], what: &str, text: &str) -> Result<GlobSet> {
@@ -206,6 +282,7 @@ impl Config {
                 line_of(text, bad)
             );
         }
+        compile_identities(&mut cfg.identity, text)?;
         let template = cfg.naming.template();
         if !template.contains("{purpose}") || !template.contains("{connector}") {
             bail!(
@@ -290,6 +367,31 @@ Prod = ["abc"]
         assert!(cfg.settings.map[0].file_set.is_match("deploy/prod.json"));
         assert_eq!(cfg.identity[0].connections["Prod"], ["abc"]);
         assert_eq!(cfg.stability.max_rebinds, 3);
+    }
+
+    #[test]
+    fn identity_tables_are_checked() {
+        let e = Config::parse("[[identity]]\nname = \"a\"\n[[identity]]\nname = \"b\"\n[[identity]]\nname = \"A\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 6") && e.contains("line 2") && e.contains("`A`"), "{e}");
+        let e = Config::parse("[[identity]]\nname = \"service-writer\"\n").unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("service-writer"), "{e}");
+        let e = Config::parse("[[identity]]\nname = \"a\"\nflows = [\"Report [x\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3") && e.contains("Report [x"), "{e}");
+        let e = Config::parse("[[identity]]\nname = \"a\"\nreferences = [\"{x\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3"), "{e}");
+        let cfg = Config::parse("[[identity]]\nname = \"a\"\nflows = [\"Report *\", \"src/Workflows/Sync*\"]\nreferences = [\"CAT_*\"]\n")
+            .unwrap();
+        let a = &cfg.identity[0];
+        assert!(a.matches_flow("Report daily", "x/Workflows/Other.json"));
+        assert!(a.matches_flow("Other", "src/Workflows/Sync-1.json"));
+        assert!(!a.matches_flow("Other", "lib/Workflows/Sync-1.json"));
+        assert!(a.reference_set.as_ref().is_some_and(|s| s.is_match("cat_x")));
     }
 
     #[test]

@@ -52,6 +52,16 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Draw identities → references → flows (and apps and bots) below PATH, findings marked.
+    Graph {
+        path: Option<PathBuf>,
+        /// Read this config instead of the connref.toml found above PATH.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// `mermaid` renders in GitHub comments and READMEs; `dot` is for Graphviz.
+        #[arg(long, value_enum, default_value = "mermaid")]
+        format: commands::graph::GraphFormat,
+    },
     /// List every rule with its code, default severity and summary.
     Rules {
         /// Print each rule's full explanation.
@@ -85,6 +95,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             &mut stdout,
             &mut std::io::stderr().lock(),
         ),
+        Command::Graph { path, config, format } => commands::graph::run(&commands::graph::Options { path, config, format }, &mut stdout),
         Command::Rules { explain } => {
             let text = if explain { commands::rules::all() } else { commands::rules::list() };
             stdout.write_all(text.as_bytes())?;

@@ -24,15 +24,17 @@ impl fmt::Display for DecodeError {
 
 /// Decodes a source file: UTF-8 with or without BOM, or UTF-16 with a BOM (some Windows tools
 /// write settings files that way). Anything else is reported, never guessed.
-pub fn decode(bytes: &[u8]) -> Result<String, DecodeError> {
+pub fn decode(bytes: Vec<u8>) -> Result<String, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError {
             message: "the file is empty".into(),
             offset: 0,
         });
     }
-    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        return utf8(rest, 3);
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        let mut bytes = bytes;
+        bytes.drain(..3);
+        return utf8(bytes, 3);
     }
     if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
         return utf16(rest, u16::from_le_bytes);
@@ -40,8 +42,7 @@ pub fn decode(bytes: &[u8]) -> Result<String, DecodeError> {
     if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
         return utf16(rest, u16::from_be_bytes);
     }
-    let head = &bytes[..bytes.len().min(8192)];
-    if let Some(nul) = head.iter().position(|&b| b == 0) {
+    if let Some(nul) = memchr::memchr(0, &bytes[..bytes.len().min(8192)]) {
         return Err(DecodeError {
             message: "the file is binary (it holds a NUL byte), not text".into(),
             offset: nul,
@@ -50,14 +51,12 @@ pub fn decode(bytes: &[u8]) -> Result<String, DecodeError> {
     utf8(bytes, 0)
 }
 
-fn utf8(bytes: &[u8], shift: usize) -> Result<String, DecodeError> {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Ok(s.to_owned()),
-        Err(e) => Err(DecodeError {
-            message: format!("the file is not UTF-8 text (invalid byte at offset {})", e.valid_up_to() + shift),
-            offset: e.valid_up_to() + shift,
-        }),
-    }
+/// Takes the buffer without copying it: flows are read whole and can be large.
+fn utf8(bytes: Vec<u8>, shift: usize) -> Result<String, DecodeError> {
+    String::from_utf8(bytes).map_err(|e| DecodeError {
+        message: "the file is not UTF-8 text (save it as UTF-8)".to_owned(),
+        offset: e.utf8_error().valid_up_to() + shift,
+    })
 }
 
 fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, DecodeError> {
@@ -83,7 +82,7 @@ pub struct LineIndex {
 impl LineIndex {
     pub fn new(text: &str) -> Self {
         let mut starts = vec![0];
-        starts.extend(text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i + 1));
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
         LineIndex { starts }
     }
 
@@ -151,24 +150,25 @@ mod tests {
 
     #[test]
     fn bom_is_stripped_and_utf16_decoded() {
-        assert_eq!(decode(b"\xEF\xBB\xBF{}").as_deref(), Ok("{}"));
+        assert_eq!(decode(b"\xEF\xBB\xBF{}".to_vec()).as_deref(), Ok("{}"));
         let le: Vec<u8> = [0xFF, 0xFE]
             .into_iter()
             .chain("{\"a\":1}".encode_utf16().flat_map(u16::to_le_bytes))
             .collect();
-        assert_eq!(decode(&le).as_deref(), Ok("{\"a\":1}"));
+        assert_eq!(decode(le).as_deref(), Ok("{\"a\":1}"));
         let be: Vec<u8> = [0xFE, 0xFF]
             .into_iter()
             .chain("ok".encode_utf16().flat_map(u16::to_be_bytes))
             .collect();
-        assert_eq!(decode(&be).as_deref(), Ok("ok"));
+        assert_eq!(decode(be).as_deref(), Ok("ok"));
     }
 
     #[test]
     fn bad_bytes_are_errors() {
-        assert_eq!(decode(b"").unwrap_err().message, "the file is empty");
-        assert!(decode(b"ab\0cd").unwrap_err().message.contains("binary"));
-        assert_eq!(decode(b"ab\xFFcd").unwrap_err().offset, 2);
+        assert_eq!(decode(Vec::new()).unwrap_err().message, "the file is empty");
+        assert!(decode(b"ab\0cd".to_vec()).unwrap_err().message.contains("binary"));
+        assert_eq!(decode(b"ab\xFFcd".to_vec()).unwrap_err().offset, 2);
+        assert_eq!(decode(b"\xEF\xBB\xBFab\xFFcd".to_vec()).unwrap_err().offset, 5);
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub fn report(opts: &Options) -> Result<Report> {
             config: &config,
         }));
         report.add_snapshot(&snapshot);
+        report.add_identities(&rules::identity::assign(&snapshot, &config));
     }
     report.findings = rules::finish(&config, report.findings);
     Ok(report)
@@ -41,6 +42,9 @@ pub fn report(opts: &Options) -> Result<Report> {
 
 pub fn run(opts: &Options, out: &mut dyn Write) -> Result<u8> {
     let report = report(opts)?;
+    for w in &report.warnings {
+        eprintln!("connref: warning: {w}");
+    }
     let format = opts.format.unwrap_or_else(Format::default_for_env);
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     out.write_all(report.render(format, color).as_bytes())

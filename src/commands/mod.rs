@@ -2,5 +2,6 @@
 //! 1 findings of error severity (or a diff to apply), 2 is left to `main` for errors.
 
 pub mod check;
+pub mod graph;
 pub mod rules;
 pub mod settings;

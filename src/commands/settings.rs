@@ -381,7 +381,7 @@ mod tests {
         for e in [Encoding::Utf8, Encoding::Utf8Bom, Encoding::Utf16Le, Encoding::Utf16Be] {
             let bytes = e.encode("{\"a\": \"é\"}");
             assert_eq!(Encoding::of(&bytes), e);
-            assert_eq!(crate::text::decode(&bytes).unwrap(), "{\"a\": \"é\"}");
+            assert_eq!(crate::text::decode(bytes.clone()).unwrap(), "{\"a\": \"é\"}");
         }
     }
 

@@ -36,7 +36,18 @@ pub fn read_source(source: &dyn Source, path: &str) -> Result<SourceFile, Box<Fi
     let bytes = source
         .read(path)
         .map_err(|e| cr900(Loc::file(path), format!("cannot read the file: {e}")))?;
-    let decoded = text::decode(&bytes).map_err(|e| cr900(Loc::file(path), e.message))?;
+    // Decoding consumes the buffer; the raw bytes are only needed again to place an error.
+    let decoded = text::decode(bytes).map_err(|e| match source.read(path) {
+        Ok(raw) => {
+            // Point at the bad byte: the text before it is valid, so its lines can be counted.
+            let before = String::from_utf8_lossy(&raw[..e.offset.min(raw.len())])
+                .trim_start_matches('\u{feff}')
+                .to_owned();
+            let before = SourceFile::new(path, before);
+            cr900(before.loc(before.text.len(), 0), e.message)
+        }
+        Err(_) => cr900(Loc::file(path), e.message),
+    })?;
     Ok(SourceFile::new(path, decoded))
 }
 

@@ -266,16 +266,17 @@ fn read(source: &dyn Source, path: &str, mapped: bool, out: &mut Discovered) -> 
         }
     };
     let looks = named || mentions_settings_keys(&bytes);
-    let text = match text::decode(&bytes) {
+    let bom = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    let text = match text::decode(bytes) {
         Ok(t) => t,
         Err(e) => {
             if !looks {
                 return None;
             }
-            // The bytes before the problem are valid, so the lossy text keeps their offsets and
-            // the report can show the line.
-            let bom = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
-            let file = SourceFile::new(path, String::from_utf8_lossy(&bytes[bom..]).into_owned());
+            // Decoding consumed the buffer; read it again to show the line of the problem. The
+            // bytes before the problem are valid, so the lossy text keeps their offsets.
+            let bytes = source.read(path).unwrap_or_default();
+            let file = SourceFile::new(path, String::from_utf8_lossy(bytes.get(bom..).unwrap_or_default()).into_owned());
             let loc = file.loc(e.offset.saturating_sub(bom), 1);
             out.problems.push(cr409(loc, e.message));
             out.sources.push(file);

@@ -1,6 +1,6 @@
 //! Cloud flows: `Workflows/<Name>-<GUID>.json` and the `.json.data.xml` beside it.
 
-use super::json::{self, Kind, Member, Value};
+use super::json::{JsonError, Member, Stream, Value};
 use super::solution::normalize_guid;
 use super::{ParseError, xml};
 use crate::finding::Loc;
@@ -50,28 +50,77 @@ fn expect_object<'v>(v: &'v Value<'_>, what: &str) -> Result<&'v Value<'v>, Pars
 }
 
 pub fn parse_body(file: &SourceFile) -> Result<FlowBody, ParseError> {
-    let doc = json::parse(&file.text)?;
-    let root = expect_object(&doc.root, "the flow")?;
     let mut body = FlowBody::default();
-    let Some(props) = root.get("properties") else {
-        return Err(ParseError::new("the flow has no `properties` object", root.start));
-    };
-    let props = expect_object(props, "`properties`")?;
-    if let Some(refs) = props.get("connectionReferences") {
-        let refs = expect_object(refs, "`properties.connectionReferences`")?;
-        for m in refs.members() {
-            body.entries.push(entry(file, m)?);
-        }
+    let mut stream = Stream::new(&file.text);
+    let root_at = stream.offset();
+    if stream.peek().is_none() {
+        return Err(ParseError::new(
+            "invalid JSON: expected a JSON value, found the end of the file",
+            root_at,
+        ));
     }
-    if let Some(def) = props.get("definition") {
-        walk_hosts(file, def, &mut body);
-        for p in def.get("parameters").map(Value::members).unwrap_or_default() {
-            if let Some(schema) = p.value.at(&["metadata", "schemaName"]).and_then(Value::as_str) {
-                body.env_vars.push(schema.to_owned());
-            }
+    let mut has_properties = false;
+    let is_object = stream.object(|s, key, _| match key {
+        "properties" => {
+            has_properties = true;
+            properties(file, s, &mut body)
         }
+        _ => Ok(s.skip()?),
+    })?;
+    if !is_object {
+        let kind = stream.kind_name();
+        stream.skip()?;
+        stream.finish()?;
+        return Err(ParseError::new(format!("the flow is {kind}, expected an object"), root_at));
+    }
+    stream.finish()?;
+    if !has_properties {
+        return Err(ParseError::new("the flow has no `properties` object", root_at));
     }
     Ok(body)
+}
+
+fn properties(file: &SourceFile, s: &mut Stream<'_>, body: &mut FlowBody) -> Result<(), ParseError> {
+    let at = s.offset();
+    let is_object = s.object(|s, key, _| match key {
+        "connectionReferences" => {
+            let refs = s.value()?;
+            if !refs.is_object() {
+                return Err(ParseError::new(
+                    format!("`properties.connectionReferences` is {}, expected an object", refs.kind_name()),
+                    refs.start,
+                ));
+            }
+            for m in refs.members() {
+                body.entries.push(entry(file, m)?);
+            }
+            Ok(())
+        }
+        "definition" => {
+            let handled = s.object(|s, key, _| match key {
+                "parameters" => {
+                    let params = s.value()?;
+                    for p in params.members() {
+                        if let Some(schema) = p.value.at(&["metadata", "schemaName"]).and_then(Value::as_str) {
+                            body.env_vars.push(schema.to_owned());
+                        }
+                    }
+                    Ok(())
+                }
+                _ => walk_hosts(file, s, false, body).map_err(ParseError::from),
+            })?;
+            if handled { Ok(()) } else { Ok(s.skip()?) }
+        }
+        _ => Ok(s.skip()?),
+    })?;
+    if is_object {
+        Ok(())
+    } else {
+        Err(ParseError::new(
+            format!("`properties` is {}, expected an object", s.kind_name()),
+            at,
+        ))
+    }
 }
 
 fn entry(file: &SourceFile, m: &Member<'_>) -> Result<FlowEntry, ParseError> {
@@ -125,39 +174,46 @@ fn entry(file: &SourceFile, m: &Member<'_>) -> Result<FlowEntry, ParseError> {
 }
 
 /// Finds every trigger and action that uses a connection or calls a child flow, however deep
-/// it is nested (scopes, conditions, switches, loops).
-fn walk_hosts(file: &SourceFile, v: &Value<'_>, body: &mut FlowBody) {
-    match &v.kind {
-        Kind::Object(members) => {
-            if let Some(host) = v.at(&["inputs", "host"]) {
-                if let Some(m) = host.member("connectionName") {
-                    if let Some(key) = m.value.as_str() {
-                        body.hosts.push(HostUse {
-                            key: key.to_owned(),
-                            loc: span(file, m),
-                        });
-                    }
-                } else if let Some(m) = host.get("connection").and_then(|c| c.member("name")) {
-                    // Logic Apps style: "@parameters('$connections')['key']['connectionId']".
-                    if let Some(key) = m.value.as_str().and_then(legacy_key) {
-                        body.hosts.push(HostUse {
-                            key: key.to_owned(),
-                            loc: span(file, m),
-                        });
-                    }
+/// it is nested (scopes, conditions, switches, loops). Only `inputs.host` objects are built.
+fn walk_hosts(file: &SourceFile, s: &mut Stream<'_>, in_inputs: bool, body: &mut FlowBody) -> Result<(), JsonError> {
+    match s.peek() {
+        Some(b'{') => s
+            .object(|s, key, _| {
+                if in_inputs && key == "host" {
+                    let host = s.value()?;
+                    read_host(file, &host, body);
+                    Ok(())
+                } else {
+                    walk_hosts(file, s, key == "inputs", body)
                 }
-                if let Some(m) = host.member("workflowReferenceName")
-                    && let Some(id) = m.value.as_str()
-                {
-                    body.child_flows.push((normalize_guid(id), span(file, m)));
-                }
-            }
-            for m in members {
-                walk_hosts(file, &m.value, body);
-            }
+            })
+            .map(drop),
+        Some(b'[') => s.array(|s| walk_hosts(file, s, false, body)).map(drop),
+        _ => s.skip(),
+    }
+}
+
+fn read_host(file: &SourceFile, host: &Value<'_>, body: &mut FlowBody) {
+    if let Some(m) = host.member("connectionName") {
+        if let Some(key) = m.value.as_str() {
+            body.hosts.push(HostUse {
+                key: key.to_owned(),
+                loc: span(file, m),
+            });
         }
-        Kind::Array(items) => items.iter().for_each(|i| walk_hosts(file, i, body)),
-        _ => {}
+    } else if let Some(m) = host.get("connection").and_then(|c| c.member("name")) {
+        // Logic Apps style: "@parameters('$connections')['key']['connectionId']".
+        if let Some(key) = m.value.as_str().and_then(legacy_key) {
+            body.hosts.push(HostUse {
+                key: key.to_owned(),
+                loc: span(file, m),
+            });
+        }
+    }
+    if let Some(m) = host.member("workflowReferenceName")
+        && let Some(id) = m.value.as_str()
+    {
+        body.child_flows.push((normalize_guid(id), span(file, m)));
     }
 }
 

@@ -132,6 +132,152 @@ pub fn parse(text: &str) -> Result<Document<'_>, JsonError> {
     })
 }
 
+/// Streaming access for large documents: an object is visited member by member, and only the
+/// values a caller asks for become trees. Flows are mostly action definitions that connref
+/// only needs to scan, so building them as trees would cost allocations for nothing.
+pub struct Stream<'a> {
+    p: Parser<'a>,
+    depth: usize,
+}
+
+impl<'a> Stream<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Stream {
+            p: Parser {
+                s: text.as_bytes(),
+                text,
+                i: 0,
+                dups: Vec::new(),
+            },
+            depth: 0,
+        }
+    }
+
+    /// The next byte after white space, without consuming it.
+    pub fn peek(&mut self) -> Option<u8> {
+        self.p.ws();
+        self.p.s.get(self.p.i).copied()
+    }
+
+    /// Offset of the next value.
+    pub fn offset(&mut self) -> usize {
+        self.p.ws();
+        self.p.i
+    }
+
+    /// What the next value is, for messages (`an array`, `a string`…).
+    pub fn kind_name(&mut self) -> &'static str {
+        match self.peek() {
+            Some(b'{') => "an object",
+            Some(b'[') => "an array",
+            Some(b'"') => "a string",
+            Some(b't' | b'f') => "a boolean",
+            Some(b'n') => "null",
+            Some(_) => "a number",
+            None => "nothing",
+        }
+    }
+
+    /// Builds the next value as a tree.
+    pub fn value(&mut self) -> Result<Value<'a>, JsonError> {
+        self.p.ws();
+        self.p.value(self.depth)
+    }
+
+    /// Consumes the next value without building anything.
+    pub fn skip(&mut self) -> Result<(), JsonError> {
+        self.p.ws();
+        self.p.skip(self.depth)
+    }
+
+    /// Visits the members of the next value when it is an object (returns `false`, consuming
+    /// nothing, when it is not). `f` gets the key and its offset and must consume the value.
+    /// `f` may fail with its own error type (a shape error of the caller's format).
+    pub fn object<E: From<JsonError>>(&mut self, mut f: impl FnMut(&mut Self, &str, usize) -> Result<(), E>) -> Result<bool, E> {
+        if self.peek() != Some(b'{') {
+            return Ok(false);
+        }
+        self.enter().map_err(E::from)?;
+        self.p.i += 1;
+        if self.peek() == Some(b'}') {
+            self.p.i += 1;
+            self.depth -= 1;
+            return Ok(true);
+        }
+        loop {
+            match self.peek() {
+                Some(b'"') => {}
+                Some(b'}') => return Err(self.p.err("trailing comma before `}`").into()),
+                _ => return Err(self.p.unexpected("a key in double quotes").into()),
+            }
+            let key_start = self.p.i;
+            let key = self.p.string().map_err(E::from)?;
+            if self.peek() != Some(b':') {
+                return Err(self.p.unexpected("`:` after the key").into());
+            }
+            self.p.i += 1;
+            if self.peek().is_none() {
+                return Err(self.p.unexpected("a JSON value").into());
+            }
+            f(self, &key, key_start)?;
+            match self.peek() {
+                Some(b',') => self.p.i += 1,
+                Some(b'}') => {
+                    self.p.i += 1;
+                    self.depth -= 1;
+                    return Ok(true);
+                }
+                _ => return Err(self.p.unexpected("`,` or `}`").into()),
+            }
+        }
+    }
+
+    /// Visits the items of the next value when it is an array (see `object`).
+    pub fn array<E: From<JsonError>>(&mut self, mut f: impl FnMut(&mut Self) -> Result<(), E>) -> Result<bool, E> {
+        if self.peek() != Some(b'[') {
+            return Ok(false);
+        }
+        self.enter().map_err(E::from)?;
+        self.p.i += 1;
+        if self.peek() == Some(b']') {
+            self.p.i += 1;
+            self.depth -= 1;
+            return Ok(true);
+        }
+        loop {
+            if self.peek() == Some(b']') {
+                return Err(self.p.err("trailing comma before `]`").into());
+            }
+            f(self)?;
+            match self.peek() {
+                Some(b',') => self.p.i += 1,
+                Some(b']') => {
+                    self.p.i += 1;
+                    self.depth -= 1;
+                    return Ok(true);
+                }
+                _ => return Err(self.p.unexpected("`,` or `]`").into()),
+            }
+        }
+    }
+
+    fn enter(&mut self) -> Result<(), JsonError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.p.err(format!("nesting is deeper than {MAX_DEPTH} levels")));
+        }
+        Ok(())
+    }
+
+    /// Checks that nothing but white space follows the top-level value.
+    pub fn finish(mut self) -> Result<(), JsonError> {
+        match self.peek() {
+            None => Ok(()),
+            Some(_) => Err(self.p.err("unexpected content after the JSON value")),
+        }
+    }
+}
+
 struct Parser<'a> {
     s: &'a [u8],
     text: &'a str,
@@ -227,23 +373,22 @@ impl<'a> Parser<'a> {
         self.i += 1;
         let start = self.i;
         // Fast path: no escapes, borrow the slice.
-        loop {
-            match self.s.get(self.i) {
-                None => {
-                    return Err(JsonError {
-                        message: "unterminated string".into(),
-                        offset: open,
-                    });
-                }
-                Some(b'"') => {
-                    let s = &self.text[start..self.i];
-                    self.i += 1;
-                    return Ok(Cow::Borrowed(s));
-                }
-                Some(b'\\') => break,
-                Some(&b) if b < 0x20 => return Err(self.err("control character inside a string (escape it)")),
-                Some(_) => self.i += 1,
-            }
+        let rest = &self.s[self.i..];
+        let Some(at) = memchr::memchr2(b'"', b'\\', rest) else {
+            return Err(JsonError {
+                message: "unterminated string".into(),
+                offset: open,
+            });
+        };
+        if let Some(bad) = rest[..at].iter().position(|&b| b < 0x20) {
+            self.i += bad;
+            return Err(self.err("control character inside a string (escape it)"));
+        }
+        self.i += at;
+        if self.s[self.i] == b'"' {
+            let s = &self.text[start..self.i];
+            self.i += 1;
+            return Ok(Cow::Borrowed(s));
         }
         let mut out = String::from(&self.text[start..self.i]);
         loop {
@@ -314,6 +459,88 @@ impl<'a> Parser<'a> {
         }
         self.i += 4;
         Ok(v)
+    }
+
+    /// Like `value`, without building anything: validates and moves past the next value.
+    fn skip(&mut self, depth: usize) -> Result<(), JsonError> {
+        if depth > MAX_DEPTH {
+            return Err(self.err(format!("nesting is deeper than {MAX_DEPTH} levels")));
+        }
+        match self.s.get(self.i) {
+            Some(b'"') => self.skip_string(),
+            Some(b'{' | b'[') => {
+                let close = if self.s[self.i] == b'{' { b'}' } else { b']' };
+                self.i += 1;
+                self.ws();
+                if self.s.get(self.i) == Some(&close) {
+                    self.i += 1;
+                    return Ok(());
+                }
+                loop {
+                    self.ws();
+                    if close == b'}' {
+                        match self.s.get(self.i) {
+                            Some(b'"') => self.skip_string()?,
+                            Some(b'}') => return Err(self.err("trailing comma before `}`")),
+                            _ => return Err(self.unexpected("a key in double quotes")),
+                        }
+                        self.ws();
+                        if self.s.get(self.i) != Some(&b':') {
+                            return Err(self.unexpected("`:` after the key"));
+                        }
+                        self.i += 1;
+                        self.ws();
+                    } else if self.s.get(self.i) == Some(&b']') {
+                        return Err(self.err("trailing comma before `]`"));
+                    }
+                    self.skip(depth + 1)?;
+                    self.ws();
+                    match self.s.get(self.i) {
+                        Some(b',') => self.i += 1,
+                        Some(&b) if b == close => {
+                            self.i += 1;
+                            return Ok(());
+                        }
+                        _ => return Err(self.unexpected(if close == b'}' { "`,` or `}`" } else { "`,` or `]`" })),
+                    }
+                }
+            }
+            _ => self.value(depth).map(drop),
+        }
+    }
+
+    fn skip_string(&mut self) -> Result<(), JsonError> {
+        let open = self.i;
+        self.i += 1;
+        loop {
+            let rest = &self.s[self.i..];
+            let Some(at) = memchr::memchr2(b'"', b'\\', rest) else {
+                return Err(JsonError {
+                    message: "unterminated string".into(),
+                    offset: open,
+                });
+            };
+            if let Some(bad) = rest[..at].iter().position(|&b| b < 0x20) {
+                self.i += bad;
+                return Err(self.err("control character inside a string (escape it)"));
+            }
+            self.i += at;
+            if self.s[self.i] == b'"' {
+                self.i += 1;
+                return Ok(());
+            }
+            match self.s.get(self.i + 1) {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 2,
+                Some(b'u') => {
+                    self.i += 2;
+                    self.hex4()?;
+                }
+                _ => {
+                    self.i += 1;
+                    return Err(self.err("invalid escape in a string"));
+                }
+            }
+        }
     }
 
     fn array(&mut self, depth: usize) -> Result<Kind<'a>, JsonError> {
@@ -422,6 +649,44 @@ mod tests {
         assert_eq!(parse("  ").unwrap_err().message, "expected a JSON value, found the end of the file");
         assert_eq!(parse("{} x").unwrap_err().offset, 3);
         assert!(parse(&"[".repeat(10_000)).unwrap_err().message.contains("nesting"));
+    }
+
+    #[test]
+    fn streaming_visits_members_and_skips_the_rest() {
+        let text = r#" {"a": [1, {"x": "y\"z"}], "b": {"c": true}, "d": "\u00e9"} "#;
+        let mut s = Stream::new(text);
+        let mut seen = Vec::new();
+        let is_object = s
+            .object(|s, key, at| -> Result<(), JsonError> {
+                seen.push((key.to_owned(), at));
+                if key == "b" {
+                    s.value().map(|v| assert!(v.get("c").is_some()))
+                } else {
+                    s.skip()
+                }
+            })
+            .unwrap();
+        assert!(is_object);
+        s.finish().unwrap();
+        assert_eq!(seen, [("a".to_owned(), 2), ("b".to_owned(), 27), ("d".to_owned(), 45)]);
+    }
+
+    #[test]
+    fn streaming_errors_match_the_tree_parser() {
+        for bad in [
+            "{\"a\": [1,]}",
+            "{\"a\": {\"b\": 1,}}",
+            "{\"a\": \"x",
+            "{\"a\": [1 2]}",
+            "{\"a\": \"\\q\"}",
+            "{\"a\" 1}",
+            "{} x",
+        ] {
+            let tree = parse(bad).unwrap_err();
+            let mut s = Stream::new(bad);
+            let streamed = s.object(|s, _, _| s.skip()).and_then(|_| s.finish()).unwrap_err();
+            assert_eq!(tree, streamed, "{bad}");
+        }
     }
 
     #[test]

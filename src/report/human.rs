@@ -16,6 +16,7 @@ pub fn render(report: &Report, color: bool) -> String {
         out.push_str(&super::coverage::render(&report.coverage));
         out.push('\n');
     }
+    out.push_str(&identities(report));
     out.push_str(&summary(report));
     out.push('\n');
     out
@@ -61,6 +62,36 @@ fn group<'a>(report: &'a Report, f: &'a Finding) -> Group<'a> {
         group = group.element(Level::HELP.message(help.as_str()));
     }
     group
+}
+
+/// Flows grouped by the identity they run as; empty when no identity is configured.
+pub fn identities(report: &Report) -> String {
+    let Some(groups) = &report.identities else { return String::new() };
+    let names = |flows: &[super::FlowRef]| flows.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ");
+    let mut out = String::from("identities:\n");
+    for g in groups {
+        out.push_str(&format!(
+            "  {}: {}, {}\n",
+            g.name,
+            plural(g.references.len(), "reference", "references"),
+            plural(g.flows.len(), "flow", "flows")
+        ));
+        if !g.references.is_empty() {
+            out.push_str(&format!("    references: {}\n", g.references.join(", ")));
+        }
+        if !g.flows.is_empty() {
+            out.push_str(&format!("    flows: {}\n", names(&g.flows)));
+        }
+    }
+    if !report.unassigned_flows.is_empty() {
+        out.push_str(&format!(
+            "  (no identity): {}\n    flows: {}\n",
+            plural(report.unassigned_flows.len(), "flow", "flows"),
+            names(&report.unassigned_flows)
+        ));
+    }
+    out.push('\n');
+    out
 }
 
 pub fn summary(report: &Report) -> String {

@@ -11,8 +11,6 @@ pub struct JsonFinding<'a> {
     pub code: &'a str,
     pub severity: Severity,
     pub message: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub help: Option<&'a str>,
     pub path: &'a str,
     pub line: u32,
     pub column: u32,
@@ -32,7 +30,6 @@ impl<'a> From<&'a Finding> for JsonFinding<'a> {
             code: f.code,
             severity: f.severity,
             message: &f.message,
-            help: f.help.as_deref(),
             path: &f.loc.path,
             line: f.loc.line,
             column: f.loc.column,
@@ -60,6 +57,9 @@ struct Document<'a> {
     summary: Summary,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     coverage: &'a [super::coverage::SolutionCoverage],
+    /// Only while identities are configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identities: Option<&'a [super::IdentityGroup]>,
 }
 
 pub fn render(report: &Report) -> String {
@@ -75,6 +75,7 @@ pub fn render(report: &Report) -> String {
             solutions: report.solutions,
         },
         coverage: &report.coverage,
+        identities: report.identities.as_deref(),
     };
     // Serializing plain structs of strings and numbers cannot fail.
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();

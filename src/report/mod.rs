@@ -9,9 +9,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use clap::ValueEnum;
+use serde::Serialize;
 
 use crate::finding::{Counts, Finding};
 use crate::model::Snapshot;
+use crate::rules::identity::Assignment;
 use crate::text::SourceFile;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -44,6 +46,27 @@ pub struct Report {
     pub references: usize,
     /// Reference × environment for the solutions that have settings files.
     pub coverage: Vec<coverage::SolutionCoverage>,
+    /// Flows grouped by identity; `None` when no identity is configured.
+    pub identities: Option<Vec<IdentityGroup>>,
+    /// Flows that match no identity (only filled while identities are configured).
+    pub unassigned_flows: Vec<FlowRef>,
+    /// Config that is valid but useless here; printed on stderr, not part of the report.
+    pub warnings: Vec<String>,
+}
+
+/// One identity with its references and the flows that run as it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IdentityGroup {
+    pub name: String,
+    pub references: Vec<String>,
+    pub flows: Vec<FlowRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct FlowRef {
+    pub name: String,
+    pub id: String,
+    pub path: String,
 }
 
 impl Report {
@@ -54,6 +77,55 @@ impl Report {
         self.references += snapshot.solutions.iter().map(|s| s.references.len()).sum::<usize>();
         self.sources.extend(snapshot.sources.iter().map(|(k, v)| (k.clone(), v.clone())));
         self.coverage.extend(coverage::compute(snapshot));
+    }
+
+    /// Adds one snapshot's flows and references to the identity groups (merged by name over
+    /// several paths), and its config warnings.
+    pub fn add_identities(&mut self, a: &Assignment<'_>) {
+        for w in &a.warnings {
+            if !self.warnings.contains(w) {
+                self.warnings.push(w.clone());
+            }
+        }
+        if a.identities.is_empty() {
+            return;
+        }
+        let groups = self.identities.get_or_insert_with(|| {
+            a.identities
+                .iter()
+                .map(|i| IdentityGroup {
+                    name: i.name.clone(),
+                    references: Vec::new(),
+                    flows: Vec::new(),
+                })
+                .collect()
+        });
+        for r in &a.references {
+            if let Some(g) = r.identity.and_then(|i| groups.get_mut(i))
+                && r.reference.is_some()
+                && !g.references.contains(&r.logical_name)
+            {
+                g.references.push(r.logical_name.clone());
+            }
+        }
+        for f in &a.flows {
+            let fr = FlowRef {
+                name: f.flow.name.clone(),
+                id: f.flow.id.clone(),
+                path: f.flow.path.to_string(),
+            };
+            match f.identity.and_then(|i| groups.get_mut(i)) {
+                Some(g) => g.flows.push(fr),
+                None => self.unassigned_flows.push(fr),
+            }
+        }
+        for g in groups.iter_mut() {
+            g.references.sort();
+            g.flows.sort();
+            g.flows.dedup();
+        }
+        self.unassigned_flows.sort();
+        self.unassigned_flows.dedup();
     }
 
     pub fn counts(&self) -> Counts {

@@ -81,31 +81,71 @@ fn entry(ctx: &Context<'_>, s: &Solution, f: &Flow, e: &FlowEntry, out: &mut Vec
     let api = e.api_name.as_ref().map(|(a, _)| a.as_str());
     match &e.binding {
         Binding::Embedded { connection, loc } => out.push(
-            on(s, f, "CR501", loc.clone(), format!("entry `{}` of flow `{}` embeds the connection `{connection}` instead of a connection reference", e.key, f.name))
-                .help("open the flow inside the solution and select the connection again, so that the entry binds a connection reference of the solution"),
+            on(
+                s,
+                f,
+                "CR501",
+                loc.clone(),
+                format!(
+                    "entry `{}` of flow `{}` embeds the connection `{connection}` instead of a connection reference",
+                    e.key, f.name
+                ),
+            )
+            .help(format!(
+                "open the flow inside the solution and select the connection again, so that the entry binds {}",
+                candidates(s, api)
+            )),
         ),
         Binding::Empty { loc } => out.push(
-            on(s, f, "CR501", loc.clone(), format!("entry `{}` of flow `{}` has no connection and no connection reference", e.key, f.name))
-                .help(format!("bind the entry to a connection reference of solution `{}`{}", s.unique_name, api.map(|a| format!(" for `{a}`")).unwrap_or_default())),
+            on(
+                s,
+                f,
+                "CR501",
+                loc.clone(),
+                format!(
+                    "entry `{}` of flow `{}` has no connection and no connection reference",
+                    e.key, f.name
+                ),
+            )
+            .help(format!("bind the entry to {}", candidates(s, api))),
         ),
         Binding::Reference { logical_name, loc } => match s.reference(logical_name) {
             None => out.push(undefined(ctx, s, f, logical_name, loc)),
             Some(def) => {
                 if def.logical_name != *logical_name {
                     out.push(
-                        on(s, f, "CR507", loc.clone(), format!("flow `{}` spells the reference `{logical_name}`, but it is defined as `{}`", f.name, def.logical_name))
-                            .reference(&def.logical_name)
-                            .help(format!("write `{}` exactly as defined", def.logical_name)),
+                        on(
+                            s,
+                            f,
+                            "CR507",
+                            loc.clone(),
+                            format!(
+                                "flow `{}` spells the reference `{logical_name}`, but it is defined as `{}`",
+                                f.name, def.logical_name
+                            ),
+                        )
+                        .reference(&def.logical_name)
+                        .help(format!("write `{}` exactly as defined", def.logical_name)),
                     );
                 }
                 if let (Some((api, api_loc)), Some(def_api)) = (&e.api_name, def.api_name())
-                    && !connector::same(api, def_api) {
-                        out.push(
-                            on(s, f, "CR504", api_loc.clone(), format!("entry `{}` of flow `{}` uses connector `{api}`, but its reference `{}` binds `{def_api}`", e.key, f.name, def.logical_name))
-                                .reference(&def.logical_name)
-                                .help(format!("bind the entry to a reference for `{api}`, or fix `api.name`")),
-                        );
-                    }
+                    && !connector::same(api, def_api)
+                {
+                    out.push(
+                        on(
+                            s,
+                            f,
+                            "CR504",
+                            api_loc.clone(),
+                            format!(
+                                "entry `{}` of flow `{}` uses connector `{api}`, but its reference `{}` binds `{def_api}`",
+                                e.key, f.name, def.logical_name
+                            ),
+                        )
+                        .reference(&def.logical_name)
+                        .help(format!("bind the entry to a reference for `{api}`, or fix `api.name`")),
+                    );
+                }
             }
         },
     }
@@ -123,6 +163,29 @@ fn entry(ctx: &Context<'_>, s: &Solution, f: &Flow, e: &FlowEntry, out: &mut Vec
             )
             .help("delete the `connectionName` line: the connection reference binds the connection in each environment"),
         );
+    }
+}
+
+/// "a connection reference of solution X for shared_y", naming the ones that exist.
+fn candidates(s: &Solution, api: Option<&str>) -> String {
+    let Some(api) = api else {
+        return format!("a connection reference of solution `{}`", s.unique_name);
+    };
+    let same: Vec<String> = s
+        .references
+        .iter()
+        .filter(|r| r.api_name().is_some_and(|a| connector::same(a, api)))
+        .map(|r| format!("`{}`", r.logical_name))
+        .collect();
+    if same.is_empty() {
+        format!("a new connection reference of solution `{}` for `{api}`", s.unique_name)
+    } else {
+        format!(
+            "{} (solution `{}`'s {} for `{api}`)",
+            list(&same),
+            s.unique_name,
+            if same.len() == 1 { "reference" } else { "references" }
+        )
     }
 }
 

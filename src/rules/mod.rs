@@ -2,6 +2,7 @@
 //! single table of codes, names, severities and explanations.
 
 pub mod flows;
+pub mod identity;
 pub mod naming;
 pub mod registry;
 pub mod settings;
@@ -22,6 +23,7 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     findings.extend(naming::check(ctx));
     findings.extend(flows::check(ctx));
     findings.extend(settings::check(ctx));
+    findings.extend(identity::check(ctx));
     finish(ctx.config, findings)
 }
 

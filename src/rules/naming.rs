@@ -84,13 +84,18 @@ impl Matcher<'_> {
 
     /// Matches the whole name; returns the connector segment on success.
     fn matches<'n>(&self, tokens: &[Token], name: &'n str) -> Option<&'n str> {
+        self.segment(tokens, name, &Token::Connector)
+    }
+
+    /// Matches the whole name; returns the segment that the placeholder `want` took.
+    fn segment<'n>(&self, tokens: &[Token], name: &'n str, want: &Token) -> Option<&'n str> {
         let Some((first, rest)) = tokens.split_first() else {
             return name.is_empty().then_some("");
         };
         if let Token::Lit(l) = first {
             let n = l.len();
             return (name.len() >= n && name.is_char_boundary(n) && self.accepts(first, &name[..n]))
-                .then(|| self.matches(rest, &name[n..]))
+                .then(|| self.segment(rest, &name[n..], want))
                 .flatten();
         }
         // Placeholders: try every split, longest first so that a purpose with `_` wins.
@@ -99,10 +104,26 @@ impl Matcher<'_> {
             if !self.accepts(first, head) {
                 return None;
             }
-            let inner = self.matches(rest, tail)?;
-            Some(if *first == Token::Connector { head } else { inner })
+            let inner = self.segment(rest, tail, want)?;
+            Some(if first == want { head } else { inner })
         })
     }
+}
+
+/// The purpose segment of `name` under the naming `template`, with any publisher word and any
+/// connector word: what the identity checks group references by.
+pub fn purpose_of<'n>(template: &str, name: &'n str) -> Option<&'n str> {
+    let any = Matcher {
+        publisher: None,
+        purposes: None,
+        connectors: None,
+    };
+    any.segment(&tokens(template), name, &Token::Purpose)
+}
+
+/// Whether `s` is one purpose segment word: ASCII letters and digits.
+pub fn is_purpose_word(s: &str) -> bool {
+    is_word(s)
 }
 
 /// Words that say nothing about purpose.
@@ -195,7 +216,13 @@ fn suggested_purpose(r: &Reference, s: &Solution, words: &[String], purposes: Op
             .collect()
     };
     let purpose = r.display_name.as_deref().map(from).unwrap_or_default();
-    if purpose.is_empty() { from(&s.unique_name) } else { purpose }
+    let purpose = if purpose.is_empty() { from(&s.unique_name) } else { purpose };
+    // Display names often repeat the solution name, which starts with the publisher's name:
+    // `contoso_contosobilling_dataverse` says less than `contoso_billing_dataverse`.
+    match s.prefix.as_deref().map(str::to_ascii_lowercase) {
+        Some(p) if purpose.len() > p.len() && purpose.starts_with(&p) => purpose[p.len()..].to_owned(),
+        _ => purpose,
+    }
 }
 
 fn render(template: &str, publisher: &str, purpose: &str, connector: &str) -> String {
@@ -359,6 +386,15 @@ mod tests {
         );
         assert_eq!(m(Some("contoso"), Some(&outlook)).matches(&t, "contoso_outlook"), None);
         assert_eq!(m(Some("contoso"), Some(&outlook)).matches(&t, "contoso__outlook"), None);
+    }
+
+    #[test]
+    fn purpose_segments() {
+        let t = "{publisher}_{purpose}_{connector}";
+        assert_eq!(purpose_of(t, "contoso_servicewriter_dataverse"), Some("servicewriter"));
+        assert_eq!(purpose_of(t, "contoso_invoice_approval_outlook"), Some("invoice_approval"));
+        assert_eq!(purpose_of(t, "contoso_dataverse"), None);
+        assert_eq!(purpose_of("{purpose}-{connector}", "reporting-sql"), Some("reporting"));
     }
 
     #[test]

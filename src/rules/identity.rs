@@ -1,0 +1,647 @@
+//! CR201–CR207: one connection reference per service identity.
+//!
+//! Flows are assigned to the `[[identity]]` whose `flows` globs match them, references to the
+//! identity whose `references` globs match them (by default: whose purpose segment under the
+//! naming template is the identity's name). The rules then check that each identity's flows
+//! bind only its references, and that the deployment settings keep the identities apart.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Context, list};
+use crate::config::{Config, Identity};
+use crate::finding::{Finding, Loc};
+use crate::model::{Binding, Flow, Reference, Snapshot, Solution, connector};
+
+/// A flow and the identity it runs as (an index into `config.identity`).
+#[derive(Debug, Clone)]
+pub struct FlowInfo<'a> {
+    pub solution: &'a Solution,
+    pub flow: &'a Flow,
+    pub identity: Option<usize>,
+}
+
+/// A reference by logical name: defined in some solution, or only bound by flows.
+#[derive(Debug, Clone)]
+pub struct RefInfo<'a> {
+    pub logical_name: String,
+    pub solution: Option<&'a Solution>,
+    pub reference: Option<&'a Reference>,
+    pub identity: Option<usize>,
+    /// Flows bound to it (indexes into `Assignment::flows`), with the binding key's location.
+    pub bindings: Vec<(usize, Loc)>,
+}
+
+impl RefInfo<'_> {
+    /// The connector's api name, when the reference is defined.
+    pub fn api_name(&self) -> Option<&str> {
+        self.reference.and_then(Reference::api_name)
+    }
+}
+
+/// Who runs as whom in one snapshot, and what in the config did not match.
+#[derive(Debug, Clone)]
+pub struct Assignment<'a> {
+    pub identities: &'a [Identity],
+    pub flows: Vec<FlowInfo<'a>>,
+    pub references: Vec<RefInfo<'a>>,
+    /// Config that is valid but useless or ambiguous here, for stderr.
+    pub warnings: Vec<String>,
+}
+
+/// The identity a reference belongs to: the first whose `references` globs match, or whose
+/// name is the purpose segment of the logical name.
+pub fn reference_identity(config: &Config, logical_name: &str) -> Option<usize> {
+    identities_of_reference(config, logical_name).into_iter().next()
+}
+
+fn identities_of_reference(config: &Config, logical_name: &str) -> Vec<usize> {
+    let purpose = super::naming::purpose_of(config.naming.template(), logical_name);
+    config
+        .identity
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| match &id.reference_set {
+            Some(set) => set.is_match(logical_name),
+            None => purpose.is_some_and(|p| p.eq_ignore_ascii_case(&id.name)),
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+fn names(config: &Config, idx: &[usize]) -> String {
+    let n: Vec<String> = idx.iter().map(|&i| format!("`{}`", config.identity[i].name)).collect();
+    list(&n)
+}
+
+pub fn assign<'a>(snapshot: &'a Snapshot, config: &'a Config) -> Assignment<'a> {
+    let mut warnings = Vec::new();
+    let mut flows = Vec::new();
+    for (s, f) in snapshot.flows() {
+        let matched: Vec<usize> = config
+            .identity
+            .iter()
+            .enumerate()
+            .filter(|(_, id)| id.matches_flow(&f.name, &f.path))
+            .map(|(i, _)| i)
+            .collect();
+        if matched.len() > 1 {
+            warnings.push(format!(
+                "flow `{}` ({}) matches the identities {}; it counts as `{}`",
+                f.name,
+                f.path,
+                names(config, &matched),
+                config.identity[matched[0]].name
+            ));
+        }
+        flows.push(FlowInfo {
+            solution: s,
+            flow: f,
+            identity: matched.first().copied(),
+        });
+    }
+
+    let mut references: Vec<RefInfo<'a>> = Vec::new();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    for (s, r) in snapshot.references() {
+        let key = r.logical_name.to_ascii_lowercase();
+        if index.contains_key(&key) {
+            continue;
+        }
+        index.insert(key, references.len());
+        references.push(RefInfo {
+            logical_name: r.logical_name.clone(),
+            solution: Some(s),
+            reference: Some(r),
+            identity: None,
+            bindings: Vec::new(),
+        });
+    }
+    for (fi, info) in flows.iter().enumerate() {
+        for e in &info.flow.entries {
+            let Binding::Reference { logical_name, loc } = &e.binding else {
+                continue;
+            };
+            let key = logical_name.to_ascii_lowercase();
+            let ri = *index.entry(key).or_insert_with(|| {
+                references.push(RefInfo {
+                    logical_name: logical_name.clone(),
+                    solution: None,
+                    reference: None,
+                    identity: None,
+                    bindings: Vec::new(),
+                });
+                references.len() - 1
+            });
+            if !references[ri].bindings.iter().any(|(f, _)| *f == fi) {
+                references[ri].bindings.push((fi, loc.clone()));
+            }
+        }
+    }
+    for r in &mut references {
+        let matched = identities_of_reference(config, &r.logical_name);
+        if matched.len() > 1 {
+            warnings.push(format!(
+                "reference `{}` matches the identities {}; it counts as `{}`",
+                r.logical_name,
+                names(config, &matched),
+                config.identity[matched[0]].name
+            ));
+        }
+        r.identity = matched.first().copied();
+    }
+
+    if !snapshot.solutions.is_empty() {
+        for (i, id) in config.identity.iter().enumerate() {
+            if !flows.iter().any(|f| f.identity == Some(i)) {
+                warnings.push(format!(
+                    "identity `{}` matches no flow (its `flows` globs: {})",
+                    id.name,
+                    if id.flows.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        id.flows.join(", ")
+                    }
+                ));
+            }
+            if !references.iter().any(|r| r.identity == Some(i)) {
+                let how = match &id.references {
+                    Some(globs) => format!("its `references` globs: {}", globs.join(", ")),
+                    None => format!(
+                        "no logical name has the purpose `{}` under the template `{}`",
+                        id.name,
+                        config.naming.template()
+                    ),
+                };
+                warnings.push(format!("identity `{}` owns no reference ({how})", id.name));
+            }
+        }
+    }
+    Assignment {
+        identities: &config.identity,
+        flows,
+        references,
+        warnings,
+    }
+}
+
+/// Where a flow as a whole is: the `Name` attribute of its data.xml, else its file.
+pub fn flow_loc(snapshot: &Snapshot, flow: &Flow) -> Loc {
+    let meta_name = flow.meta.as_ref().and_then(|m| {
+        let src = snapshot.sources.get(&m.path)?;
+        let at = src.text.find(" Name=\"")? + " Name=\"".len();
+        let len = src.text[at..].find('"')?;
+        Some(src.loc(at, len))
+    });
+    meta_name.unwrap_or_else(|| Loc::file(&flow.path))
+}
+
+/// Pipeline tokens and blanks stand for no connection yet.
+fn literal_connection(id: &str) -> Option<String> {
+    let id = id.trim();
+    let token = id.is_empty() || id.contains("#{") || id.contains("$(") || id.contains("{{") || id.starts_with("__");
+    (!token).then(|| id.to_ascii_lowercase())
+}
+
+pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
+    let a = assign(ctx.snapshot, ctx.config);
+    let mut out = Vec::new();
+    if ctx.config.identity.is_empty() {
+        out.extend(busy_references(ctx.config, &a));
+        return out;
+    }
+    out.extend(shared_across_identities(ctx.config, &a));
+    out.extend(wrong_identity_reference(ctx.config, &a));
+    out.extend(identities_share_connection(ctx.snapshot, ctx.config));
+    out.extend(flows_without_identity(ctx.snapshot, &a));
+    out.extend(duplicate_connectors(ctx.config, &a));
+    out.extend(foreign_connections(ctx.snapshot, ctx.config));
+    out
+}
+
+fn ref_loc(r: &RefInfo<'_>) -> Option<Loc> {
+    r.reference
+        .map(|d| d.loc.clone())
+        .or_else(|| r.bindings.first().map(|(_, l)| l.clone()))
+}
+
+fn with_solution(f: Finding, s: Option<&Solution>) -> Finding {
+    match s {
+        Some(s) => f.solution(&s.unique_name),
+        None => f,
+    }
+}
+
+/// CR201.
+fn shared_across_identities(cfg: &Config, a: &Assignment<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for r in &a.references {
+        let mut by: BTreeMap<usize, BTreeSet<&str>> = BTreeMap::new();
+        for (fi, _) in &r.bindings {
+            let f = &a.flows[*fi];
+            if let Some(i) = f.identity {
+                by.entry(i).or_default().insert(&f.flow.name);
+            }
+        }
+        if by.len() < 2 {
+            continue;
+        }
+        let Some(loc) = ref_loc(r) else { continue };
+        let parts: Vec<String> = by
+            .iter()
+            .map(|(i, fl)| {
+                let fl: Vec<String> = fl.iter().map(|n| format!("`{n}`")).collect();
+                format!("`{}` ({})", cfg.identity[*i].name, list(&fl))
+            })
+            .collect();
+        let f = Finding::new(
+            "CR201",
+            loc,
+            format!(
+                "reference `{}` is used by flows of {} identities: {}",
+                r.logical_name,
+                by.len(),
+                list(&parts)
+            ),
+        )
+        .help(format!(
+            "give each identity its own reference, named with the identity as purpose under the template `{}`, and bind each flow to the reference of its identity",
+            cfg.naming.template()
+        ))
+        .reference(&r.logical_name);
+        out.push(with_solution(f, r.solution));
+    }
+    out
+}
+
+/// CR202.
+fn wrong_identity_reference(cfg: &Config, a: &Assignment<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for r in &a.references {
+        let Some(owner) = r.identity else { continue };
+        for (fi, loc) in &r.bindings {
+            let f = &a.flows[*fi];
+            let Some(runs_as) = f.identity.filter(|&i| i != owner) else {
+                continue;
+            };
+            let api = r.api_name();
+            let own: Vec<String> = a
+                .references
+                .iter()
+                .filter(|o| o.identity == Some(runs_as) && o.reference.is_some())
+                .filter(|o| match (api, o.api_name()) {
+                    (Some(x), Some(y)) => connector::same(x, y),
+                    _ => false,
+                })
+                .map(|o| format!("`{}`", o.logical_name))
+                .collect();
+            let target = if own.is_empty() {
+                format!(
+                    "a reference of identity `{}` (create one, e.g. with the purpose `{}` under the template `{}`)",
+                    cfg.identity[runs_as].name,
+                    cfg.identity[runs_as].name,
+                    cfg.naming.template()
+                )
+            } else {
+                format!("{} of identity `{}`", list(&own), cfg.identity[runs_as].name)
+            };
+            let fd = Finding::new(
+                "CR202",
+                loc.clone(),
+                format!(
+                    "flow `{}` runs as identity `{}` but is bound to `{}`, a reference of identity `{}`",
+                    f.flow.name, cfg.identity[runs_as].name, r.logical_name, cfg.identity[owner].name
+                ),
+            )
+            .help(format!("bind it to {target}"))
+            .solution(&f.solution.unique_name)
+            .reference(&r.logical_name)
+            .flow(&f.flow.name, &f.flow.id);
+            out.push(fd);
+        }
+    }
+    out
+}
+
+/// CR203.
+fn identities_share_connection(snapshot: &Snapshot, cfg: &Config) -> Vec<Finding> {
+    // environment (lower case) → connection id → entries seen: (logical name, identity)
+    let mut seen: BTreeMap<String, BTreeMap<String, Vec<(String, usize)>>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for file in &snapshot.settings {
+        for r in &file.references {
+            let Some(id) = r.connection_id.as_deref().and_then(literal_connection) else {
+                continue;
+            };
+            let Some(identity) = reference_identity(cfg, &r.logical_name) else {
+                continue;
+            };
+            let entries = seen
+                .entry(file.environment.to_ascii_lowercase())
+                .or_default()
+                .entry(id)
+                .or_default();
+            if let Some((other, other_id)) = entries.iter().find(|(_, i)| *i != identity).cloned()
+                && !entries.iter().any(|(_, i)| *i == identity)
+            {
+                let conn = r.connection_id.as_deref().unwrap_or_default().trim();
+                out.push(
+                    Finding::new(
+                        "CR203",
+                        r.connection_id_loc.clone().unwrap_or_else(|| r.loc.clone()),
+                        format!(
+                            "in environment `{}`, `{}` (identity `{}`) and `{other}` (identity `{}`) are bound to the same connection `{conn}`: the identities collapse into one connection there",
+                            file.environment, r.logical_name, cfg.identity[identity].name, cfg.identity[other_id].name
+                        ),
+                    )
+                    .help(format!(
+                        "bind `{}` to a connection of identity `{}` in `{}`",
+                        r.logical_name, cfg.identity[identity].name, file.environment
+                    ))
+                    .reference(&r.logical_name),
+                );
+            }
+            entries.push((r.logical_name.clone(), identity));
+        }
+    }
+    out
+}
+
+/// CR204.
+fn flows_without_identity(snapshot: &Snapshot, a: &Assignment<'_>) -> Vec<Finding> {
+    a.flows
+        .iter()
+        .filter(|f| f.identity.is_none())
+        .map(|f| {
+            let ids: Vec<String> = a.identities.iter().map(|i| format!("`{}`", i.name)).collect();
+            Finding::new(
+                "CR204",
+                flow_loc(snapshot, f.flow),
+                format!("flow `{}` matches no identity", f.flow.name),
+            )
+            .help(format!(
+                "add it to the `flows` globs of the identity it should run as ({}) in connref.toml, e.g. `flows = [\"{}\"]`",
+                list(&ids),
+                f.flow.name.replace('"', "\\\"")
+            ))
+            .solution(&f.solution.unique_name)
+            .flow(&f.flow.name, &f.flow.id)
+        })
+        .collect()
+}
+
+/// CR205.
+fn duplicate_connectors(cfg: &Config, a: &Assignment<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (i, id) in cfg.identity.iter().enumerate() {
+        let mut by: BTreeMap<String, Vec<&RefInfo<'_>>> = BTreeMap::new();
+        for r in a.references.iter().filter(|r| r.identity == Some(i)) {
+            if let Some(api) = r.api_name() {
+                by.entry(connector::identity(api)).or_default().push(r);
+            }
+        }
+        for refs in by.into_values() {
+            let Some((keep, extra)) = refs.split_first() else { continue };
+            if extra.is_empty() {
+                continue;
+            }
+            let conn = keep.api_name().unwrap_or_default();
+            let all: Vec<String> = refs.iter().map(|r| format!("`{}`", r.logical_name)).collect();
+            for r in extra {
+                let Some(d) = r.reference else { continue };
+                let f = Finding::new(
+                    "CR205",
+                    d.loc.clone(),
+                    format!(
+                        "identity `{}` has {} references for connector `{conn}`: {}",
+                        id.name,
+                        refs.len(),
+                        list(&all)
+                    ),
+                )
+                .help(format!(
+                    "keep one reference per connector for the identity: bind the flows of `{}` to `{}` and remove `{}`",
+                    r.logical_name, keep.logical_name, r.logical_name
+                ))
+                .reference(&r.logical_name);
+                out.push(with_solution(f, r.solution));
+            }
+        }
+    }
+    out
+}
+
+/// CR206.
+fn foreign_connections(snapshot: &Snapshot, cfg: &Config) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for file in &snapshot.settings {
+        for r in &file.references {
+            let Some(conn) = r.connection_id.as_deref().filter(|c| literal_connection(c).is_some()) else {
+                continue;
+            };
+            let Some(own) = reference_identity(cfg, &r.logical_name) else {
+                continue;
+            };
+            let owners: Vec<usize> = (0..cfg.identity.len())
+                .filter(|&i| i != own && cfg.identity[i].owns_connection(&file.environment, conn))
+                .collect();
+            let Some(&other) = owners.first() else { continue };
+            let mine = cfg.identity[own]
+                .connections
+                .iter()
+                .filter(|(env, _)| env.eq_ignore_ascii_case(&file.environment))
+                .flat_map(|(_, ids)| ids.iter().map(|i| format!("`{i}`")))
+                .collect::<Vec<_>>();
+            let hint = if mine.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} in connref.toml)", list(&mine))
+            };
+            out.push(
+                Finding::new(
+                    "CR206",
+                    r.connection_id_loc.clone().unwrap_or_else(|| r.loc.clone()),
+                    format!(
+                        "in environment `{}`, reference `{}` of identity `{}` is bound to connection `{}`, which connref.toml lists for identity `{}`",
+                        file.environment,
+                        r.logical_name,
+                        cfg.identity[own].name,
+                        conn.trim(),
+                        cfg.identity[other].name
+                    ),
+                )
+                .help(format!(
+                    "bind it to a connection of identity `{}`{hint}; the flows would otherwise run as `{}`",
+                    cfg.identity[own].name, cfg.identity[other].name
+                ))
+                .reference(&r.logical_name),
+            );
+        }
+    }
+    out
+}
+
+/// CR207.
+fn busy_references(cfg: &Config, a: &Assignment<'_>) -> Vec<Finding> {
+    let max = cfg.identities.max_flows_per_reference;
+    a.references
+        .iter()
+        .filter(|r| r.bindings.len() > max)
+        .filter_map(|r| {
+            let loc = ref_loc(r)?;
+            let f = Finding::new(
+                "CR207",
+                loc,
+                format!(
+                    "reference `{}` is used by {} flows (more than {max}): they share one connection's rate limits and one credential",
+                    r.logical_name,
+                    r.bindings.len()
+                ),
+            )
+            .help(
+                "declare the service identities the flows should run as with `[[identity]]` tables in connref.toml (see docs/identities.md) and give each its own reference",
+            )
+            .reference(&r.logical_name);
+            Some(with_solution(f, r.solution))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::settings::{SettingsFile, SettingsReference};
+
+    fn cfg() -> Config {
+        Config::parse(
+            r#"
+[[identity]]
+name = "reporting"
+flows = ["Report *"]
+[identity.connections]
+Prod = ["conn-rep"]
+[[identity]]
+name = "writer"
+flows = ["Sync *"]
+[identity.connections]
+prod = ["conn-wri"]
+"#,
+        )
+        .unwrap()
+    }
+
+    fn entry(name: &str, conn: &str, line: u32) -> SettingsReference {
+        let loc = Loc {
+            line,
+            ..Loc::file("deploy/prod.json")
+        };
+        SettingsReference {
+            logical_name: name.to_owned(),
+            loc: loc.clone(),
+            connection_id: Some(conn.to_owned()),
+            connection_id_loc: Some(Loc { column: 20, ..loc }),
+            connector_id: None,
+            connector_id_loc: None,
+        }
+    }
+
+    fn settings(env: &str, refs: Vec<SettingsReference>) -> Snapshot {
+        Snapshot {
+            settings: vec![SettingsFile {
+                path: "deploy/prod.json".into(),
+                environment: env.to_owned(),
+                solutions: vec![],
+                candidates: vec![],
+                mapped: false,
+                invalid: false,
+                root_loc: Loc::file("deploy/prod.json"),
+                references: refs,
+                references_loc: None,
+                variables: None,
+                variables_loc: None,
+            }],
+            ..Snapshot::default()
+        }
+    }
+
+    fn codes(snapshot: &Snapshot, config: &Config) -> Vec<(&'static str, u32, String)> {
+        check(&Context { snapshot, config })
+            .into_iter()
+            .map(|f| (f.code, f.loc.line, f.message))
+            .collect()
+    }
+
+    #[test]
+    fn cr203_identities_on_one_connection() {
+        let c = cfg();
+        let s = settings(
+            "Prod",
+            vec![
+                entry("cat_reporting_dataverse", "conn-x", 3),
+                entry("cat_reporting_sql", "CONN-X", 8),
+                entry("cat_writer_dataverse", "conn-x", 13),
+            ],
+        );
+        let got = codes(&s, &c);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!((got[0].0, got[0].1), ("CR203", 13));
+        assert!(
+            got[0]
+                .2
+                .contains("`cat_writer_dataverse` (identity `writer`) and `cat_reporting_dataverse`"),
+            "{}",
+            got[0].2
+        );
+    }
+
+    #[test]
+    fn cr203_near_misses() {
+        let c = cfg();
+        // Same identity on one connection, tokens, and references of no identity are fine.
+        let s = settings(
+            "Prod",
+            vec![
+                entry("cat_reporting_dataverse", "conn-x", 3),
+                entry("cat_reporting_sql", "conn-x", 8),
+                entry("cat_writer_dataverse", "#{WriterConnection}#", 13),
+                entry("cat_other_dataverse", "conn-x", 18),
+                entry("cat_writer_sql", "", 23),
+            ],
+        );
+        assert_eq!(codes(&s, &c), []);
+    }
+
+    #[test]
+    fn cr206_connection_of_another_identity() {
+        let c = cfg();
+        let s = settings("PROD", vec![entry("cat_writer_dataverse", "Conn-Rep", 4)]);
+        let got = codes(&s, &c);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!((got[0].0, got[0].1), ("CR206", 4));
+        assert!(got[0].2.contains("lists for identity `reporting`"), "{}", got[0].2);
+    }
+
+    #[test]
+    fn cr206_near_misses() {
+        let c = cfg();
+        // Its own connection; another environment's list; a reference of no identity.
+        let s = settings(
+            "Prod",
+            vec![entry("cat_writer_dataverse", "conn-wri", 4), entry("cat_other_x", "conn-rep", 9)],
+        );
+        assert_eq!(codes(&s, &c), []);
+        let s = settings("Test", vec![entry("cat_writer_dataverse", "conn-rep", 4)]);
+        assert_eq!(codes(&s, &c), []);
+    }
+
+    #[test]
+    fn no_identities_no_settings_rules() {
+        let s = settings(
+            "Prod",
+            vec![
+                entry("cat_writer_dataverse", "conn-rep", 4),
+                entry("cat_reporting_x", "conn-rep", 9),
+            ],
+        );
+        assert_eq!(codes(&s, &Config::default()), []);
+    }
+}
