@@ -77,8 +77,19 @@ fn is_deployment_profile(root: &Value<'_>) -> bool {
 
 /// Whether the text names a settings key, so that a file that fails to parse is still reported.
 fn mentions_settings_keys(bytes: &[u8]) -> bool {
-    let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    let has = |needle: &[u8]| memchr::memmem::find(bytes, needle).is_some();
     has(b"\"ConnectionReferences\"") || has(b"\"EnvironmentVariables\"")
+}
+
+/// A cheap test before parsing: whether the bytes may hold a settings key in any letter case
+/// (UTF-16 files are always parsed). Other JSON files are skipped without being parsed.
+fn may_hold_settings_keys(bytes: &[u8]) -> bool {
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        return true;
+    }
+    let lower = bytes.to_ascii_lowercase();
+    let has = |needle: &[u8]| memchr::memmem::find(&lower, needle).is_some();
+    has(b"\"connectionreferences\"") || has(b"\"environmentvariables\"")
 }
 
 /// The environment a file deploys to, from its path: the file-name stem without words such as
@@ -265,6 +276,9 @@ fn read(source: &dyn Source, path: &str, mapped: bool, out: &mut Discovered) -> 
             return Some(invalid(path, Loc::file(path)));
         }
     };
+    if !named && !may_hold_settings_keys(&bytes) {
+        return None;
+    }
     let looks = named || mentions_settings_keys(&bytes);
     let bom = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
     let text = match text::decode(bytes) {

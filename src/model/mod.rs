@@ -17,7 +17,8 @@ pub struct Snapshot {
     /// `worktree`, `index`, or the commit id the tree was read from.
     pub label: String,
     pub solutions: Vec<Solution>,
-    /// Deployment settings files found in the tree.
+    /// Deployment settings files found in the tree, sorted by path; those that could not be read
+    /// (CR409) are kept with `invalid` set, so that `connref settings` leaves them alone.
     pub settings: Vec<settings::SettingsFile>,
     /// CR900 findings: files that could not be read or parsed.
     pub problems: Vec<Finding>,
