@@ -778,3 +778,19 @@ fn corpus_settings_gaps_and_the_settings_command() {
     let check = connref(f.path(), &["settings", "--env", "validation,test,prod", "--placeholder", "token"]);
     assert_eq!((check.code, check.stdout.as_str()), (0, ""), "{}", check.stderr);
 }
+
+#[test]
+fn settings_puts_twin_roots_files_above_both() {
+    let f = Fixture::new();
+    for root in ["Kit/managed", "Kit/unmanaged"] {
+        solution(&f, root, "Kit", "contoso", &[(OUTLOOK, "Mail", "shared_office365")]);
+    }
+    solution(&f, "Other/src", "Other", "contoso", &[("contoso_other_sql", "SQL", "shared_sql")]);
+    let out = connref(f.path(), &["settings", "--env", "Prod", "--write"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(f.path().join("Kit/config/Prod/deploymentSettings.json").is_file(), "{}", out.stdout);
+    let out = connref(f.path(), &["settings", "--env", "Prod"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{}", out.stderr);
+    let all = findings(&f);
+    assert_eq!(settings_codes(&all), ["CR402", "CR402"], "{all:#?}");
+}

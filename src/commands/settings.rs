@@ -205,7 +205,7 @@ fn plan(opts: &Options, tree: &WorkTree, snapshot: &Snapshot, err: &mut dyn Writ
         for env in &envs {
             let targets: Vec<&&SettingsFile> = files.iter().filter(|f| f.environment.eq_ignore_ascii_case(env)).collect();
             if targets.is_empty() {
-                let path = new_path(s, &files, env);
+                let path = new_path(snapshot, s, &files, env);
                 if tree.files().binary_search(&path).is_ok() || changes.iter().any(|c| c.path == path) {
                     writeln!(
                         err,
@@ -311,7 +311,7 @@ fn plan(opts: &Options, tree: &WorkTree, snapshot: &Snapshot, err: &mut dyn Writ
 /// Where a new environment's file goes: beside the solution's other environments' files (the
 /// environment's folder, or the environment's word in the file name, swapped), else
 /// `<solution folder>/config/<Env>/deploymentSettings.json`.
-fn new_path(s: &Solution, files: &[&SettingsFile], env: &str) -> String {
+fn new_path(snapshot: &Snapshot, s: &Solution, files: &[&SettingsFile], env: &str) -> String {
     for sibling in files.iter().filter(|f| !f.mapped) {
         let path: &str = &sibling.path;
         let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
@@ -340,8 +340,24 @@ fn new_path(s: &Solution, files: &[&SettingsFile], env: &str) -> String {
             return candidate;
         }
     }
-    let home = solution_home(&s.root);
-    let home = if home.is_empty() { String::new() } else { format!("{home}/") };
+    // Twin roots of one solution (`managed/` and `unmanaged/`) share the folder above them.
+    let homes: Vec<&str> = snapshot
+        .solutions
+        .iter()
+        .filter(|o| o.unique_name.eq_ignore_ascii_case(&s.unique_name))
+        .map(|o| solution_home(&o.root))
+        .collect();
+    let mut home: Vec<&str> = homes[0].split('/').filter(|x| !x.is_empty()).collect();
+    for h in &homes[1..] {
+        let other: Vec<&str> = h.split('/').filter(|x| !x.is_empty()).collect();
+        let common = home.iter().zip(&other).take_while(|(a, b)| a == b).count();
+        home.truncate(common);
+    }
+    let home = if home.is_empty() {
+        String::new()
+    } else {
+        format!("{}/", home.join("/"))
+    };
     format!("{home}config/{env}/deploymentSettings.json")
 }
 
