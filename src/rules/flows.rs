@@ -1,16 +1,23 @@
 //! CR501–CR509: how flows bind connection references, and CR503 for references nothing uses.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::{Context, list};
 use crate::finding::{Finding, Loc, Severity};
-use crate::model::{Binding, Flow, FlowEntry, Solution, connector};
+use crate::model::{Binding, Flow, FlowEntry, Reference, Solution, connector};
 
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
+    // Thousands of flows look names up in hundreds of references: index them once.
+    let by_name: HashMap<(*const Solution, String), &Reference> = ctx
+        .snapshot
+        .references()
+        .map(|(s, r)| ((std::ptr::from_ref(s), r.logical_name.to_ascii_lowercase()), r))
+        .collect();
+    let lookup = |s: &Solution, name: &str| by_name.get(&(std::ptr::from_ref(s), name.to_ascii_lowercase())).copied();
     for (s, f) in ctx.snapshot.flows() {
         for e in &f.entries {
-            entry(ctx, s, f, e, &mut out);
+            entry(ctx, s, f, e, &lookup, &mut out);
         }
         let keys: HashSet<&str> = f.entries.iter().map(|e| e.key.as_str()).collect();
         for h in f.hosts.iter().filter(|h| !keys.contains(h.key.as_str())) {
@@ -77,7 +84,14 @@ fn on(s: &Solution, f: &Flow, code: &'static str, loc: Loc, msg: String) -> Find
     Finding::new(code, loc, msg).solution(&s.unique_name).flow(&f.name, &f.id)
 }
 
-fn entry(ctx: &Context<'_>, s: &Solution, f: &Flow, e: &FlowEntry, out: &mut Vec<Finding>) {
+fn entry<'a>(
+    ctx: &Context<'_>,
+    s: &Solution,
+    f: &Flow,
+    e: &FlowEntry,
+    lookup: &impl Fn(&Solution, &str) -> Option<&'a Reference>,
+    out: &mut Vec<Finding>,
+) {
     let api = e.api_name.as_ref().map(|(a, _)| a.as_str());
     match &e.binding {
         Binding::Embedded { connection, loc } => out.push(
@@ -109,7 +123,7 @@ fn entry(ctx: &Context<'_>, s: &Solution, f: &Flow, e: &FlowEntry, out: &mut Vec
             )
             .help(format!("bind the entry to {}", candidates(s, api))),
         ),
-        Binding::Reference { logical_name, loc } => match s.reference(logical_name) {
+        Binding::Reference { logical_name, loc } => match lookup(s, logical_name) {
             None => out.push(undefined(ctx, s, f, logical_name, loc)),
             Some(def) => {
                 if def.logical_name != *logical_name {
