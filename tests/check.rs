@@ -268,6 +268,7 @@ fn corpus_facts() {
         let expected = match f["code"].as_str() {
             Some("CR502") => "\"connectionReferenceLogicalName\"",
             Some("CR509") => "{",
+            Some("CR401" | "CR407") => "[",
             _ => "connectionreferencelogicalname=",
         };
         assert!(

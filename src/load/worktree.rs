@@ -95,7 +95,14 @@ impl WorkTree {
 
 /// A relative path with `/` separators, or `None` when it is not UTF-8.
 fn slash(p: &Path) -> Option<String> {
-    let parts: Option<Vec<&str>> = p.components().map(|c| c.as_os_str().to_str()).collect();
+    let parts: Option<Vec<&str>> = p
+        .components()
+        .map(|c| match c {
+            // The root is the empty first segment, so that joining gives one leading `/`.
+            std::path::Component::RootDir => Some(""),
+            c => c.as_os_str().to_str(),
+        })
+        .collect();
     Some(parts?.join("/"))
 }
 
