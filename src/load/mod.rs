@@ -2,9 +2,10 @@
 //! revision) and parse them into a `Snapshot`. Bad files become CR900 findings; the rest of the
 //! tree is still read.
 
+pub mod git;
 pub mod worktree;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,7 +14,7 @@ use globset::GlobSet;
 
 use crate::discover::{self, RootFiles};
 use crate::finding::{Finding, Loc};
-use crate::model::{Flow, Snapshot, Solution};
+use crate::model::{BotLink, CanvasApp, EnvVar, Flow, Snapshot, Solution};
 use crate::parse::{self, ParseError};
 use crate::text::{self, SourceFile};
 
@@ -76,6 +77,66 @@ struct Output {
 
 /// Reads every solution in `source` (restricted to paths under `scope`, when given).
 pub fn snapshot(source: &dyn Source, scope: Option<&str>, exclude: &GlobSet) -> Snapshot {
+    snapshot_with(source, scope, exclude, None)
+}
+
+/// Parsed pieces of another snapshot of the same repository, reused for every file that did
+/// not change between the two trees. Comparing a base with a head then reads and parses only
+/// the changed blobs at the base (plus each root's two small XML files).
+pub struct Reuse<'a> {
+    changed: &'a BTreeSet<String>,
+    flows: HashMap<&'a str, &'a Flow>,
+    env_vars: HashMap<&'a str, &'a EnvVar>,
+    apps: HashMap<&'a str, &'a CanvasApp>,
+    bots: HashMap<&'a str, Vec<&'a BotLink>>,
+}
+
+impl<'a> Reuse<'a> {
+    /// `changed`: every path whose content differs between `other`'s tree and the tree to load.
+    pub fn new(other: &'a Snapshot, changed: &'a BTreeSet<String>) -> Self {
+        let mut r = Reuse {
+            changed,
+            flows: HashMap::new(),
+            env_vars: HashMap::new(),
+            apps: HashMap::new(),
+            bots: HashMap::new(),
+        };
+        for s in &other.solutions {
+            r.flows.extend(s.flows.iter().map(|f| (&*f.path, f)));
+            r.env_vars.extend(s.env_vars.iter().map(|v| (&*v.loc.path, v)));
+            r.apps.extend(s.apps.iter().map(|a| (&*a.path, a)));
+            for b in &s.bot_links {
+                r.bots.entry(&*b.loc.path).or_default().push(b);
+            }
+        }
+        r
+    }
+
+    fn same(&self, path: &str) -> bool {
+        !self.changed.contains(path)
+    }
+
+    fn piece(&self, job: &Job<'_>) -> Option<Parsed> {
+        match *job {
+            Job::Flow(i, json, data) => {
+                let f = self.flows.get(json)?;
+                let meta_path = f.meta.as_ref().map(|m| &*m.path);
+                (self.same(json) && data.is_none_or(|d| self.same(d)) && meta_path == data).then(|| Parsed::Flow(i, (*f).clone()))
+            }
+            Job::EnvVar(i, p) => self.env_vars.get(p).filter(|_| self.same(p)).map(|v| Parsed::EnvVar(i, (*v).clone())),
+            Job::App(i, p) => self.apps.get(p).filter(|_| self.same(p)).map(|a| Parsed::App(i, (*a).clone())),
+            Job::Bot(i, p) => self
+                .bots
+                .get(p)
+                .filter(|_| self.same(p))
+                .map(|b| Parsed::Bot(i, b.iter().map(|l| (*l).clone()).collect())),
+            Job::Manifest(..) | Job::Customizations(..) => None,
+        }
+    }
+}
+
+/// `snapshot`, reusing the pieces of unchanged files from another snapshot.
+pub fn snapshot_with(source: &dyn Source, scope: Option<&str>, exclude: &GlobSet, reuse: Option<&Reuse<'_>>) -> Snapshot {
     let files: Vec<String> = match scope {
         Some(s) if !s.is_empty() => source
             .files()
@@ -87,7 +148,7 @@ pub fn snapshot(source: &dyn Source, scope: Option<&str>, exclude: &GlobSet) -> 
     };
     let layout = discover::layout(&files, exclude);
     let jobs = jobs(&layout.roots);
-    let out = run_jobs(source, &jobs);
+    let out = run_jobs(source, &jobs, reuse);
     assemble(source.label(), &layout.roots, out, source.listing_problems())
 }
 
@@ -104,7 +165,7 @@ fn jobs(roots: &[RootFiles]) -> Vec<Job<'_>> {
     jobs
 }
 
-fn run_jobs(source: &dyn Source, jobs: &[Job<'_>]) -> Output {
+fn run_jobs(source: &dyn Source, jobs: &[Job<'_>], reuse: Option<&Reuse<'_>>) -> Output {
     let next = AtomicUsize::new(0);
     let out = Mutex::new(Output {
         parsed: Vec::new(),
@@ -123,7 +184,10 @@ fn run_jobs(source: &dyn Source, jobs: &[Job<'_>]) -> Output {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
-                    run_job(source, job, &mut local);
+                    match reuse.and_then(|r| r.piece(job)) {
+                        Some(p) => local.parsed.push(p),
+                        None => run_job(source, job, &mut local),
+                    }
                 }
                 // A poisoned lock means another worker panicked; its panic is re-raised by
                 // `scope`, so recovering the data here loses nothing.
