@@ -25,6 +25,16 @@ enum Command {
         /// Output format (default: github inside GitHub Actions, else human).
         #[arg(long, value_enum)]
         format: Option<Format>,
+        /// Also compare with this revision and report stability breaks (CR301–CR307). Default: the
+        /// base of the GitHub Actions event, or PRE_COMMIT_FROM_REF; otherwise no comparison.
+        #[arg(long, value_name = "REV", allow_hyphen_values = true)]
+        base: Option<String>,
+        /// Check this revision instead of the working tree (which is not touched).
+        #[arg(long, value_name = "REV", allow_hyphen_values = true)]
+        head: Option<String>,
+        /// Check the index (what `git commit` would record) against HEAD.
+        #[arg(long, conflicts_with = "head")]
+        staged: bool,
     },
     /// List every rule with its code, default severity and summary.
     Rules {
@@ -39,7 +49,24 @@ enum Command {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     let mut stdout = std::io::stdout().lock();
     match cli.command {
-        Command::Check { paths, config, format } => commands::check::run(&commands::check::Options { paths, config, format }, &mut stdout),
+        Command::Check {
+            paths,
+            config,
+            format,
+            base,
+            head,
+            staged,
+        } => commands::check::run(
+            &commands::check::Options {
+                paths,
+                config,
+                format,
+                base,
+                head,
+                staged,
+            },
+            &mut stdout,
+        ),
         Command::Rules { explain } => {
             let text = if explain { commands::rules::all() } else { commands::rules::list() };
             stdout.write_all(text.as_bytes())?;

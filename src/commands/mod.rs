@@ -2,4 +2,5 @@
 //! 1 findings of error severity (or a diff to apply), 2 is left to `main` for errors.
 
 pub mod check;
+pub mod revisions;
 pub mod rules;

@@ -4,6 +4,7 @@
 pub mod flows;
 pub mod naming;
 pub mod registry;
+pub mod stability;
 
 use crate::config::Config;
 use crate::finding::Finding;
