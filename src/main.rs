@@ -36,6 +36,35 @@ enum Command {
         #[arg(long, conflicts_with = "head")]
         staged: bool,
     },
+    /// Show what changed in connection references, flows and settings between two trees, and
+    /// what it breaks (the body of a pull-request comment with --format markdown).
+    Diff {
+        path: Option<PathBuf>,
+        /// The base revision (default: from the GitHub Actions event or pre-commit).
+        #[arg(long, value_name = "REV", allow_hyphen_values = true)]
+        base: Option<String>,
+        /// The head revision (default: the working tree).
+        #[arg(long, value_name = "REV", allow_hyphen_values = true)]
+        head: Option<String>,
+        /// Compare the index with HEAD.
+        #[arg(long, conflicts_with = "head")]
+        staged: bool,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "human")]
+        format: commands::diff::DiffFormat,
+    },
+    /// Report every stability event in first-parent history, with the commit that caused it.
+    History {
+        path: Option<PathBuf>,
+        /// Start after this revision (excluded, as in `git log REV..HEAD`); default: the root commit.
+        #[arg(long, value_name = "REV", allow_hyphen_values = true)]
+        since: Option<String>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "human")]
+        format: commands::history::HistoryFormat,
+    },
     /// List every rule with its code, default severity and summary.
     Rules {
         /// Print each rule's full explanation.
@@ -65,6 +94,38 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 head,
                 staged,
             },
+            &mut stdout,
+        ),
+        Command::Diff {
+            path,
+            base,
+            head,
+            staged,
+            config,
+            format,
+        } => commands::diff::run(
+            &commands::diff::Options {
+                path: path.unwrap_or_else(|| PathBuf::from(".")),
+                base,
+                head,
+                staged,
+                config,
+            },
+            format,
+            &mut stdout,
+        ),
+        Command::History {
+            path,
+            since,
+            config,
+            format,
+        } => commands::history::run(
+            &commands::history::Options {
+                path: path.unwrap_or_else(|| PathBuf::from(".")),
+                since,
+                config,
+            },
+            format,
             &mut stdout,
         ),
         Command::Rules { explain } => {

@@ -2,5 +2,7 @@
 //! 1 findings of error severity (or a diff to apply), 2 is left to `main` for errors.
 
 pub mod check;
+pub mod diff;
+pub mod history;
 pub mod revisions;
 pub mod rules;
