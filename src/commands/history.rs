@@ -140,28 +140,137 @@ pub fn compute(opts: &Options) -> Result<History> {
         commits: log.len(),
         ..History::default()
     };
+    let mut flows = flow_index(&prev);
+    let mut parent = prev.label.clone();
     for (commit, changes) in log {
         let mut changed = BTreeSet::new();
+        let mut modified_only = true;
         for c in changes {
-            match c.oid {
-                Some(oid) => blobs.insert(c.path.clone(), oid),
-                None => blobs.remove(&c.path),
+            let existed = match c.oid {
+                Some(oid) => blobs.insert(c.path.clone(), oid).is_some(),
+                None => {
+                    modified_only = false;
+                    blobs.remove(&c.path).is_some()
+                }
             };
+            modified_only &= existed;
             changed.insert(c.path);
         }
-        if !changed.iter().any(|p| relevant(p) && in_scope(p)) {
+        let relevant: Vec<&String> = changed.iter().filter(|p| relevant(p) && in_scope(p)).collect();
+        if relevant.is_empty() {
+            parent = commit.sha.clone();
             continue;
         }
-        let tree = GitTree::new(commit.sha.clone(), blobs.clone(), repo.cat.clone());
-        let snap = load::snapshot_with(&tree, Some(&scope), exclude, Some(&Reuse::new(&prev, &changed)));
-        let findings = rules::finish(&config, stability::check(&prev, &snap, &config));
+        prev.label = parent.clone();
+        let fast = if modified_only {
+            flows_only(&repo, &commit.sha, &blobs, &relevant, &prev, &flows)
+        } else {
+            None
+        };
+        let findings = match fast {
+            Some(updates) => {
+                let (base, head) = partial(&prev, &updates);
+                let findings = stability::check(&base, &head, &config);
+                for ((si, fi), f) in updates {
+                    prev.solutions[si].flows[fi] = f;
+                }
+                prev.label = commit.sha.clone();
+                findings
+            }
+            None => {
+                let tree = GitTree::new(commit.sha.clone(), blobs.clone(), repo.cat.clone());
+                let snap = load::snapshot_with(&tree, Some(&scope), exclude, Some(&Reuse::new(&prev, &changed)));
+                let findings = stability::check(&prev, &snap, &config);
+                prev = snap;
+                flows = flow_index(&prev);
+                findings
+            }
+        };
+        let findings = rules::finish(&config, findings);
         history.events.extend(findings.into_iter().map(|finding| Event {
             finding,
             commit: commit.clone(),
         }));
-        prev = snap;
+        parent = commit.sha.clone();
     }
     Ok(history)
+}
+
+type FlowAt = (usize, usize);
+
+fn flow_index(s: &Snapshot) -> HashMap<String, FlowAt> {
+    let mut m = HashMap::new();
+    for (si, sol) in s.solutions.iter().enumerate() {
+        for (fi, f) in sol.flows.iter().enumerate() {
+            m.insert(f.path.to_string(), (si, fi));
+        }
+    }
+    m
+}
+
+/// The fast path for the commonest commit, one that edits flows in place: when every changed
+/// solution file is a flow (or its data.xml) that exists before and after, only those flows
+/// can raise events, so only they are parsed and compared. `None`: take the full path.
+fn flows_only(
+    repo: &Repo,
+    sha: &str,
+    blobs: &HashMap<String, String>,
+    relevant: &[&String],
+    prev: &Snapshot,
+    flows: &HashMap<String, FlowAt>,
+) -> Option<Vec<(FlowAt, crate::model::Flow)>> {
+    let mut touched: BTreeSet<&str> = BTreeSet::new();
+    for p in relevant {
+        let json = p.strip_suffix(".data.xml").unwrap_or(p.as_str());
+        let at = flows.get(json)?;
+        if json != p.as_str() {
+            let meta = prev.solutions[at.0].flows[at.1].meta.as_ref()?;
+            if &*meta.path != p.as_str() {
+                return None;
+            }
+        }
+        touched.insert(json);
+    }
+    let mut updates = Vec::new();
+    for json in touched {
+        let at = *flows.get(json)?;
+        let data = format!("{json}.data.xml");
+        let mut sub = HashMap::new();
+        sub.insert(json.to_owned(), blobs.get(json)?.clone());
+        let has_data = blobs.get(&data).map(|oid| sub.insert(data.clone(), oid.clone())).is_some();
+        let tree = GitTree::new(sha.to_owned(), sub, repo.cat.clone());
+        let flow = load::load_flow(&tree, json, has_data.then_some(data.as_str())).ok()?;
+        updates.push((at, flow));
+    }
+    Some(updates)
+}
+
+/// Two snapshots holding only the solutions and flows that `updates` touch, before and after.
+fn partial(prev: &Snapshot, updates: &[(FlowAt, crate::model::Flow)]) -> (Snapshot, Snapshot) {
+    let mut base = Snapshot {
+        label: prev.label.clone(),
+        ..Snapshot::default()
+    };
+    let mut head = Snapshot::default();
+    let mut index: HashMap<usize, usize> = HashMap::new();
+    for ((si, fi), f) in updates {
+        let k = *index.entry(*si).or_insert_with(|| {
+            // References the touched flows bind, before or after: no other can change here.
+            let bound: BTreeSet<String> = updates
+                .iter()
+                .filter(|((s, _), _)| s == si)
+                .flat_map(|((s, i), new)| prev.solutions[*s].flows[*i].bound_references().chain(new.bound_references()))
+                .map(str::to_ascii_lowercase)
+                .collect();
+            let shell = prev.solutions[*si].shell(|r| bound.contains(&r.logical_name.to_ascii_lowercase()));
+            base.solutions.push(shell.clone());
+            head.solutions.push(shell);
+            base.solutions.len() - 1
+        });
+        base.solutions[k].flows.push(prev.solutions[*si].flows[*fi].clone());
+        head.solutions[k].flows.push(f.clone());
+    }
+    (base, head)
 }
 
 fn tree_blobs(repo: &Repo, sha: &str) -> Result<HashMap<String, String>> {

@@ -89,6 +89,9 @@ pub struct Reuse<'a> {
     env_vars: HashMap<&'a str, &'a EnvVar>,
     apps: HashMap<&'a str, &'a CanvasApp>,
     bots: HashMap<&'a str, Vec<&'a BotLink>>,
+    /// Solutions by the path of their Solution.xml and of their Customizations.xml.
+    manifests: HashMap<&'a str, &'a Solution>,
+    customizations: HashMap<&'a str, &'a Solution>,
 }
 
 impl<'a> Reuse<'a> {
@@ -100,8 +103,12 @@ impl<'a> Reuse<'a> {
             env_vars: HashMap::new(),
             apps: HashMap::new(),
             bots: HashMap::new(),
+            manifests: HashMap::new(),
+            customizations: HashMap::new(),
         };
         for s in &other.solutions {
+            r.manifests.insert(&s.unique_name_loc.path, s);
+            r.customizations.insert(&s.references_loc.path, s);
             r.flows.extend(s.flows.iter().map(|f| (&*f.path, f)));
             r.env_vars.extend(s.env_vars.iter().map(|v| (&*v.loc.path, v)));
             r.apps.extend(s.apps.iter().map(|a| (&*a.path, a)));
@@ -130,7 +137,30 @@ impl<'a> Reuse<'a> {
                 .get(p)
                 .filter(|_| self.same(p))
                 .map(|b| Parsed::Bot(i, b.iter().map(|l| (*l).clone()).collect())),
-            Job::Manifest(..) | Job::Customizations(..) => None,
+            Job::Manifest(i, p) => self.manifests.get(p).filter(|_| self.same(p)).map(|s| {
+                Parsed::Manifest(
+                    i,
+                    Some(parse::solution::Manifest {
+                        unique_name: s.unique_name.clone(),
+                        unique_name_loc: s.unique_name_loc.clone(),
+                        version: s.version.clone(),
+                        managed: s.managed.clone(),
+                        publisher: s.publisher.clone(),
+                        prefix: s.prefix.clone(),
+                        prefix_loc: s.prefix_loc.clone(),
+                        missing_references: s.missing_references.clone(),
+                    }),
+                )
+            }),
+            Job::Customizations(i, p) => self.customizations.get(p).filter(|_| self.same(p)).map(|s| {
+                Parsed::Customizations(
+                    i,
+                    parse::customizations::Customizations {
+                        references: s.references.clone(),
+                        references_loc: s.references_loc.clone(),
+                    },
+                )
+            }),
         }
     }
 }
@@ -150,6 +180,20 @@ pub fn snapshot_with(source: &dyn Source, scope: Option<&str>, exclude: &GlobSet
     let jobs = jobs(&layout.roots);
     let out = run_jobs(source, &jobs, reuse);
     assemble(source.label(), &layout.roots, out, source.listing_problems())
+}
+
+/// Reads and parses one flow (its `.json` and optional `.json.data.xml`).
+pub fn load_flow(source: &dyn Source, json: &str, data: Option<&str>) -> Result<Flow, Vec<Finding>> {
+    let mut out = Output {
+        parsed: Vec::new(),
+        problems: Vec::new(),
+        sources: Vec::new(),
+    };
+    run_job(source, &Job::Flow(0, json, data), &mut out);
+    match out.parsed.pop() {
+        Some(Parsed::Flow(_, f)) if out.problems.is_empty() => Ok(f),
+        _ => Err(out.problems),
+    }
 }
 
 fn jobs(roots: &[RootFiles]) -> Vec<Job<'_>> {

@@ -5,7 +5,7 @@
 //! references by logical name (ignoring case, as Dataverse does). A flow's entry key is an alias
 //! and never an identity, so bindings are compared per connector, not per key.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -131,7 +131,7 @@ fn users(s: &Solution) -> BTreeMap<String, Vec<&Flow>> {
 }
 
 /// A flow's bindings by connector identity: `{connector: {lower-case name: (name, loc)}}`.
-fn bindings<'a>(f: &'a Flow, s: &'a Solution) -> BTreeMap<String, BTreeMap<String, (&'a str, &'a Loc)>> {
+fn bindings<'a>(f: &'a Flow, s: &Index<'a>) -> BTreeMap<String, BTreeMap<String, (&'a str, &'a Loc)>> {
     let mut m: BTreeMap<String, BTreeMap<String, (&str, &Loc)>> = BTreeMap::new();
     for e in &f.entries {
         if let Binding::Reference { logical_name, loc } = &e.binding {
@@ -215,16 +215,41 @@ pub fn analyze(base: &Snapshot, head: &Snapshot, config: &Config) -> Analysis {
     a
 }
 
+/// Flows by lower-case workflow id and references by lower-case logical name: the lookups run
+/// once per flow and reference, and a linear search would make 2,000 flows quadratic.
+struct Index<'a> {
+    flows: HashMap<String, &'a Flow>,
+    refs: HashMap<String, &'a Reference>,
+}
+
+impl<'a> Index<'a> {
+    fn of(s: &'a Solution) -> Self {
+        Index {
+            flows: s.flows.iter().map(|f| (f.id.to_ascii_lowercase(), f)).collect(),
+            refs: s.references.iter().map(|r| (r.logical_name.to_ascii_lowercase(), r)).collect(),
+        }
+    }
+
+    fn flow(&self, id: &str) -> Option<&'a Flow> {
+        self.flows.get(&id.to_ascii_lowercase()).copied()
+    }
+
+    fn reference(&self, name: &str) -> Option<&'a Reference> {
+        self.refs.get(&name.to_ascii_lowercase()).copied()
+    }
+}
+
 fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut Vec<Finding>) {
     let sol = b.unique_name.as_str();
+    let (bi, hi) = (Index::of(b), Index::of(h));
     let base_users = users(b);
     let head_users = users(h);
-    let added: Vec<&Reference> = h.references.iter().filter(|r| b.reference(&r.logical_name).is_none()).collect();
+    let added: Vec<&Reference> = h.references.iter().filter(|r| bi.reference(&r.logical_name).is_none()).collect();
     let mut claimed: BTreeSet<String> = BTreeSet::new();
     let mut recreated: BTreeSet<(String, String)> = BTreeSet::new();
     for r in &b.references {
         let key = r.logical_name.to_ascii_lowercase();
-        if let Some(hr) = h.reference(&r.logical_name) {
+        if let Some(hr) = hi.reference(&r.logical_name) {
             if let (Some(x), Some(y)) = (r.api_name(), hr.api_name())
                 && !connector::same(x, y)
             {
@@ -247,12 +272,11 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
                     .reference(&hr.logical_name),
                 );
             }
-            let (x, y) = (r.display_name.clone().unwrap_or_default(), hr.display_name.clone().unwrap_or_default());
-            if x != y {
+            if r.display_name != hr.display_name {
                 a.changes.references.display_name_changed.push(Changed {
                     reference: hr.logical_name.clone(),
-                    from: x,
-                    to: y,
+                    from: r.display_name.clone().unwrap_or_default(),
+                    to: hr.display_name.clone().unwrap_or_default(),
                 });
             }
             continue;
@@ -327,9 +351,9 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
 
     let mut successors: BTreeSet<&str> = BTreeSet::new();
     for bf in &b.flows {
-        let Some(hf) = h.flow(&bf.id) else {
+        let Some(hf) = hi.flow(&bf.id) else {
             let new = h.flows.iter().find(|f| {
-                f.name.eq_ignore_ascii_case(&bf.name) && b.flow(&f.id).is_none() && !successors.contains(f.id.as_str())
+                f.name.eq_ignore_ascii_case(&bf.name) && bi.flow(&f.id).is_none() && !successors.contains(f.id.as_str())
             });
             if let Some(nf) = new {
                 successors.insert(&nf.id);
@@ -362,8 +386,8 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
             }
             continue;
         };
-        let old = bindings(bf, b);
-        let new = bindings(hf, h);
+        let old = bindings(bf, &bi);
+        let new = bindings(hf, &hi);
         for (conn, was) in &old {
             let Some(now) = new.get(conn) else { continue };
             let gone: Vec<&(&str, &Loc)> = was.iter().filter(|(k, _)| !now.contains_key(*k)).map(|(_, v)| v).collect();
@@ -394,7 +418,7 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
         }
     }
     for hf in &h.flows {
-        if b.flow(&hf.id).is_none() && !successors.contains(hf.id.as_str()) {
+        if bi.flow(&hf.id).is_none() && !successors.contains(hf.id.as_str()) {
             a.changes.flows.added.push(hf.name.clone());
         }
     }
