@@ -13,7 +13,14 @@ const SP: (&str, &str, &str) = ("contoso_billing_sharepoint", "Billing documents
 
 fn base_tree(f: &Fixture, root: &str) {
     solution(f, root, "Billing", "contoso", &[OUTLOOK, SP]);
-    flow(f, root, "Send invoice", A, 1, &[("shared_office365", OUTLOOK.0, "shared_office365")]);
+    flow(
+        f,
+        root,
+        "Send invoice",
+        A,
+        1,
+        &[("shared_office365", OUTLOOK.0, "shared_office365")],
+    );
     flow(
         f,
         root,
@@ -45,7 +52,10 @@ fn codes(out: &Output) -> Vec<String> {
         .lines()
         .filter_map(|l| {
             let l = l.trim_start();
-            let rest = l.strip_prefix("error[").or(l.strip_prefix("warning[")).or(l.strip_prefix("info["))?;
+            let rest = l
+                .strip_prefix("error[")
+                .or(l.strip_prefix("warning["))
+                .or(l.strip_prefix("info["))?;
             Some(rest.split(']').next()?.to_owned())
         })
         .collect();
@@ -76,7 +86,10 @@ fn cr301_reference_removed_names_its_flows() {
     let out = check_base(&f, "HEAD");
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     assert_eq!(stability_codes(&out), ["CR301"], "{}", out.stdout);
-    assert!(out.stdout.contains("reference `contoso_billing_sharepoint` is gone: at the base it was used by `Archive invoice`"));
+    assert!(
+        out.stdout
+            .contains("reference `contoso_billing_sharepoint` is gone: at the base it was used by `Archive invoice`")
+    );
     assert!(out.stdout.contains("src/Other/Customizations.xml:12:26"), "{}", out.stdout);
 }
 
@@ -122,10 +135,19 @@ fn cr302_near_miss_other_connector_is_removal_and_addition() {
 #[test]
 fn cr303_connector_changed_and_near_miss_on_casing() {
     let f = repo();
-    solution(&f, "src", "Billing", "contoso", &[OUTLOOK, (SP.0, SP.1, "shared_onedriveforbusiness")]);
+    solution(
+        &f,
+        "src",
+        "Billing",
+        "contoso",
+        &[OUTLOOK, (SP.0, SP.1, "shared_onedriveforbusiness")],
+    );
     let out = check_base(&f, "HEAD");
     assert!(stability_codes(&out).contains(&"CR303".to_owned()), "{}", out.stdout);
-    assert!(out.stdout.contains("from `shared_sharepointonline` to `shared_onedriveforbusiness`"));
+    assert!(
+        out.stdout
+            .contains("from `shared_sharepointonline` to `shared_onedriveforbusiness`")
+    );
 
     let g = repo();
     solution(&g, "src", "Billing", "contoso", &[OUTLOOK, (SP.0, SP.1, "Shared_SharePointOnline")]);
@@ -137,7 +159,14 @@ fn cr304_flow_recreated_and_cr306_near_miss() {
     let f = repo();
     f.remove(&format!("src/Workflows/Sendinvoice-{}.json", A.to_uppercase()));
     f.remove(&format!("src/Workflows/Sendinvoice-{}.json.data.xml", A.to_uppercase()));
-    flow(&f, "src", "Send invoice", C, 1, &[("shared_office365", OUTLOOK.0, "shared_office365")]);
+    flow(
+        &f,
+        "src",
+        "Send invoice",
+        C,
+        1,
+        &[("shared_office365", OUTLOOK.0, "shared_office365")],
+    );
     let out = check_base(&f, "HEAD");
     assert_eq!(stability_codes(&out), ["CR304"], "{}", out.stdout);
     assert!(out.stdout.contains(&format!("its workflow id changed from {A} to {C}")));
@@ -146,7 +175,14 @@ fn cr304_flow_recreated_and_cr306_near_miss() {
     let g = repo();
     g.remove(&format!("src/Workflows/Sendinvoice-{}.json", A.to_uppercase()));
     g.remove(&format!("src/Workflows/Sendinvoice-{}.json.data.xml", A.to_uppercase()));
-    flow(&g, "src", "Send reminder", C, 1, &[("shared_office365", OUTLOOK.0, "shared_office365")]);
+    flow(
+        &g,
+        "src",
+        "Send reminder",
+        C,
+        1,
+        &[("shared_office365", OUTLOOK.0, "shared_office365")],
+    );
     let out = check_base(&g, "HEAD");
     assert_eq!(stability_codes(&out), ["CR306"], "{}", out.stdout);
     assert!(out.stdout.contains("flow `Send invoice` was removed (this location is at the base"));
@@ -156,7 +192,16 @@ fn cr304_flow_recreated_and_cr306_near_miss() {
 #[test]
 fn cr305_one_move_is_info_many_are_a_warning() {
     let f = repo();
-    let reminder = |ln: &str| flow(&f, "src", "Reminder", C, 1, &[("shared_sharepointonline", ln, "shared_sharepointonline")]);
+    let reminder = |ln: &str| {
+        flow(
+            &f,
+            "src",
+            "Reminder",
+            C,
+            1,
+            &[("shared_sharepointonline", ln, "shared_sharepointonline")],
+        )
+    };
     reminder(SP.0);
     commit(&f, "third flow");
     let new = ("contoso_archive_sharepoint", "Archive", "shared_sharepointonline");
@@ -171,15 +216,20 @@ fn cr305_one_move_is_info_many_are_a_warning() {
     );
     let out = check_base(&f, "HEAD");
     assert_eq!(stability_codes(&out), ["CR305"], "{}", out.stdout);
-    assert!(out.stdout.contains(
-        "info[CR305]: flow `Archive invoice` moved from reference `contoso_billing_sharepoint` to `contoso_archive_sharepoint`"
-    ));
+    assert!(
+        out.stdout.contains(
+            "info[CR305]: flow `Archive invoice` moved from reference `contoso_billing_sharepoint` to `contoso_archive_sharepoint`"
+        )
+    );
 
     reminder(new.0);
     let out = check_base(&f, "HEAD");
     assert_eq!(stability_codes(&out), ["CR305", "CR305"], "{}", out.stdout);
     assert_eq!(out.stdout.matches("warning[CR305]").count(), 2, "{}", out.stdout);
-    assert!(out.stdout.contains("2 flows moved to other references in this change, more than `stability.max_rebinds` = 1"));
+    assert!(
+        out.stdout
+            .contains("2 flows moved to other references in this change, more than `stability.max_rebinds` = 1")
+    );
 }
 
 #[test]
@@ -204,7 +254,14 @@ fn cr305_near_miss_binding_added_beside_the_old_one() {
 #[test]
 fn rekeyed_entries_are_no_change() {
     let f = repo();
-    flow(&f, "src", "Send invoice", A, 1, &[("shared_office365_1", OUTLOOK.0, "shared_office365")]);
+    flow(
+        &f,
+        "src",
+        "Send invoice",
+        A,
+        1,
+        &[("shared_office365_1", OUTLOOK.0, "shared_office365")],
+    );
     let out = check_base(&f, "HEAD");
     assert!(stability_codes(&out).is_empty(), "{}", out.stdout);
 }
@@ -216,7 +273,10 @@ fn cr307_solution_removed_is_one_finding_and_a_moved_root_is_none() {
     f.write("README.md", "gone\n");
     let out = check_base(&f, "HEAD");
     assert_eq!(stability_codes(&out), ["CR307"], "{}", out.stdout);
-    assert!(out.stdout.contains("solution `Billing` is gone from the source: at the base it was at `src/` with 2 references and 2 flows"));
+    assert!(
+        out.stdout
+            .contains("solution `Billing` is gone from the source: at the base it was at `src/` with 2 references and 2 flows")
+    );
 
     let g = repo();
     g.git(&["mv", "src", "solutions"]);
@@ -235,7 +295,10 @@ fn staged_checks_the_index_after_a_real_git_add() {
     solution(&f, "src", "Billing", "contoso", &[OUTLOOK, SP]);
     let out = connref(f.path(), &["check", "--staged"]);
     assert_eq!(stability_codes(&out), ["CR301"], "{}{}", out.stdout, out.stderr);
-    assert!(stability_codes(&check_base(&f, "HEAD")).is_empty(), "the working tree still has the reference");
+    assert!(
+        stability_codes(&check_base(&f, "HEAD")).is_empty(),
+        "the working tree still has the reference"
+    );
 }
 
 #[test]
@@ -248,7 +311,10 @@ fn head_compares_two_revisions_without_touching_the_worktree() {
     let out = connref(f.path(), &["check", "--base", "HEAD~1", "--head", "HEAD"]);
     assert_eq!(stability_codes(&out), ["CR301"], "{}{}", out.stdout, out.stderr);
     assert_eq!(f.git(&["status", "--porcelain"]), before);
-    assert!(stability_codes(&check_base(&f, "HEAD~1")).is_empty(), "the working tree restored it");
+    assert!(
+        stability_codes(&check_base(&f, "HEAD~1")).is_empty(),
+        "the working tree restored it"
+    );
 }
 
 #[test]
@@ -320,7 +386,14 @@ fn unparsable_blob_at_the_base_is_cr900_and_the_rest_goes_on() {
     let path = format!("src/Workflows/Sendinvoice-{}.json", A.to_uppercase());
     f.write(&path, b"\x00\x01\xff{ not json");
     commit(&f, "broken");
-    flow(&f, "src", "Send invoice", A, 1, &[("shared_office365", OUTLOOK.0, "shared_office365")]);
+    flow(
+        &f,
+        "src",
+        "Send invoice",
+        A,
+        1,
+        &[("shared_office365", OUTLOOK.0, "shared_office365")],
+    );
     solution(&f, "src", "Billing", "contoso", &[OUTLOOK]);
     let out = check_base(&f, "HEAD");
     assert_eq!(stability_codes(&out), ["CR301", "CR900"], "{}", out.stdout);
@@ -361,7 +434,14 @@ fn redact(s: &str, f: &Fixture) -> String {
 /// A change with a re-created reference, a moved flow, a removed flow and odd names.
 fn busy_change() -> Fixture {
     let f = repo();
-    flow(&f, "src", "Reminder", C, 1, &[("shared_sharepointonline", SP.0, "shared_sharepointonline")]);
+    flow(
+        &f,
+        "src",
+        "Reminder",
+        C,
+        1,
+        &[("shared_sharepointonline", SP.0, "shared_sharepointonline")],
+    );
     commit(&f, "third flow");
     let new = ("contoso_invoicemail_outlook", "Invoice mail", "shared_office365");
     let odd = ("contoso_archive_sharepoint", "Archive", "shared_sharepointonline");
@@ -369,7 +449,14 @@ fn busy_change() -> Fixture {
     let sp = (SP.0, "Docs | @team `x` *y* &lt;b&gt;", SP.2);
     solution(&f, "src", "Billing", "contoso", &[new, sp, odd]);
     flow(&f, "src", "Send invoice", A, 1, &[("shared_office365", new.0, "shared_office365")]);
-    flow(&f, "src", "Reminder", C, 1, &[("shared_sharepointonline", odd.0, "shared_sharepointonline")]);
+    flow(
+        &f,
+        "src",
+        "Reminder",
+        C,
+        1,
+        &[("shared_sharepointonline", odd.0, "shared_sharepointonline")],
+    );
     f.remove(&format!("src/Workflows/Archiveinvoice-{}.json", B.to_uppercase()));
     f.remove(&format!("src/Workflows/Archiveinvoice-{}.json.data.xml", B.to_uppercase()));
     commit(&f, "rework");
@@ -387,7 +474,11 @@ fn diff_markdown_and_json() {
     assert_eq!(v["references"]["recreated"][0]["from"], "contoso_invoice_outlook");
     snap!("stability_diff_json", redact(&js.stdout, &f));
     let human = connref(f.path(), &["diff", "--base", "HEAD~1", "--head", "HEAD"]);
-    assert!(human.stdout.contains("reference re-created: contoso_invoicemail_outlook (was contoso_invoice_outlook)"));
+    assert!(
+        human
+            .stdout
+            .contains("reference re-created: contoso_invoicemail_outlook (was contoso_invoice_outlook)")
+    );
 }
 
 #[test]
@@ -414,7 +505,12 @@ fn history_reports_events_at_their_commits_and_merges_at_the_merge() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["code"].as_str().unwrap().to_owned(), e["commit"]["subject"].as_str().unwrap().to_owned()))
+        .map(|e| {
+            (
+                e["code"].as_str().unwrap().to_owned(),
+                e["commit"]["subject"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     assert_eq!(
         events,
@@ -427,4 +523,40 @@ fn history_reports_events_at_their_commits_and_merges_at_the_merge() {
     let since = connref(f.path(), &["history", "--since", "HEAD~1", "--format", "human"]);
     assert!(since.stdout.contains("merge side"), "{}", since.stdout);
     assert!(!since.stdout.contains("remove solution"));
+}
+
+#[test]
+fn history_reports_a_flow_edited_in_place() {
+    let f = repo();
+    let new = ("contoso_archive_sharepoint", "Archive", "shared_sharepointonline");
+    solution(&f, "src", "Billing", "contoso", &[OUTLOOK, SP, new]);
+    commit(&f, "add a reference");
+    // Only a flow file changes: history takes its flows-only path for this commit.
+    flow(
+        &f,
+        "src",
+        "Archive invoice",
+        B,
+        1,
+        &[("shared_sharepointonline", new.0, "shared_sharepointonline")],
+    );
+    commit(&f, "move archive");
+    flow(
+        &f,
+        "src",
+        "Archive invoice",
+        B,
+        0,
+        &[("shared_sharepointonline_1", new.0, "shared_sharepointonline")],
+    );
+    commit(&f, "re-key and turn off");
+    let out = connref(f.path(), &["history"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout.matches("[CR305]").count(), 1, "{}", out.stdout);
+    assert!(out.stdout.contains("move archive\n  info[CR305]"), "{}", out.stdout);
+    assert!(
+        out.stdout.ends_with("connref history: 1 event, 4 commits walked\n"),
+        "{}",
+        out.stdout
+    );
 }

@@ -29,7 +29,14 @@ impl Repo {
 }
 
 pub fn guid(i: usize) -> String {
-    format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", i * 2654435761 % 0xffff_ffff, i % 0xffff, i % 0xfff, (i * 7) % 0xfff, i)
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        i * 2654435761 % 0xffff_ffff,
+        i % 0xffff,
+        i % 0xfff,
+        (i * 7) % 0xfff,
+        i
+    )
 }
 
 pub fn reference(r: usize, refs: usize) -> (String, &'static str) {
@@ -81,7 +88,9 @@ pub fn solution_xml() -> String {
 }
 
 pub fn customizations_xml(refs: usize) -> String {
-    let mut x = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ImportExportXml>\n  <Entities />\n  <Roles />\n  <Workflows />\n  <connectionreferences>\n");
+    let mut x = String::from(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ImportExportXml>\n  <Entities />\n  <Roles />\n  <Workflows />\n  <connectionreferences>\n",
+    );
     for r in 0..refs {
         let (ln, api) = reference(r, refs);
         let _ = write!(
@@ -128,7 +137,11 @@ pub fn generate(flows: usize, refs: usize) -> Repo {
     git(dir.path(), &["init", "-q"]);
     git(dir.path(), &["add", "-A"]);
     git(dir.path(), &["commit", "-qm", "generated"]);
-    Repo { dir, flows, references: refs }
+    Repo {
+        dir,
+        flows,
+        references: refs,
+    }
 }
 
 /// A repository (no working tree needed) with `commits` commits on top of the generated tree,
@@ -140,7 +153,12 @@ pub fn generate_history(flows: usize, refs: usize, commits: usize) -> Repo {
     let mut mark = 0;
     let mut commit = |s: &mut String, msg: &str, files: &[(String, String)]| {
         mark += 1;
-        let _ = write!(s, "commit refs/heads/main\nmark :{mark}\ncommitter b <b@example.com> {} +0000\ndata {}\n{msg}\n", 1_700_000_000 + mark * 60, msg.len() + 1);
+        let _ = write!(
+            s,
+            "commit refs/heads/main\nmark :{mark}\ncommitter b <b@example.com> {} +0000\ndata {}\n{msg}\n",
+            1_700_000_000 + mark * 60,
+            msg.len() + 1
+        );
         if mark > 1 {
             let _ = writeln!(s, "from :{}", mark - 1);
         }
@@ -165,7 +183,11 @@ pub fn generate_history(flows: usize, refs: usize, commits: usize) -> Repo {
     }
     assert!(child.wait().is_ok_and(|s| s.success()), "fast-import failed");
     git(dir.path(), &["symbolic-ref", "HEAD", "refs/heads/main"]);
-    Repo { dir, flows, references: refs }
+    Repo {
+        dir,
+        flows,
+        references: refs,
+    }
 }
 
 pub fn connref() -> PathBuf {

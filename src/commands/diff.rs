@@ -216,10 +216,7 @@ pub fn render_markdown(diff: &Diff) -> String {
             plural(c.warnings, "warning", "warnings")
         )
     } else if c.warnings > 0 {
-        format!(
-            "⚠️ **connref: {} to review** in {range}",
-            plural(c.warnings, "warning", "warnings")
-        )
+        format!("⚠️ **connref: {} to review** in {range}", plural(c.warnings, "warning", "warnings"))
     } else if changes > 0 {
         format!(
             "✅ **connref: no stability problem** in {range} ({})",
@@ -248,26 +245,36 @@ pub fn render_markdown(diff: &Diff) -> String {
         .collect();
     table(&mut out, "Findings", &["Severity", "Code", "Location", "Message"], &findings);
     let mut refs: Vec<Vec<String>> = Vec::new();
-    refs.extend(r.recreated.iter().map(|x| vec!["re-created".into(), code(&x.to), format!("was {}", code(&x.from))]));
+    refs.extend(
+        r.recreated
+            .iter()
+            .map(|x| vec!["re-created".into(), code(&x.to), format!("was {}", code(&x.from))]),
+    );
     refs.extend(r.removed.iter().map(|x| vec!["removed".into(), code(x), String::new()]));
-    refs.extend(
-        r.connector_changed
-            .iter()
-            .map(|x| vec!["connector changed".into(), code(&x.reference), format!("{} → {}", code(&x.from), code(&x.to))]),
-    );
-    refs.extend(
-        r.display_name_changed
-            .iter()
-            .map(|x| vec!["display name changed".into(), code(&x.reference), format!("{} → {}", code(&x.from), code(&x.to))]),
-    );
+    refs.extend(r.connector_changed.iter().map(|x| {
+        vec![
+            "connector changed".into(),
+            code(&x.reference),
+            format!("{} → {}", code(&x.from), code(&x.to)),
+        ]
+    }));
+    refs.extend(r.display_name_changed.iter().map(|x| {
+        vec![
+            "display name changed".into(),
+            code(&x.reference),
+            format!("{} → {}", code(&x.from), code(&x.to)),
+        ]
+    }));
     refs.extend(r.added.iter().map(|x| vec!["added".into(), code(x), String::new()]));
     table(&mut out, "Connection references", &["Change", "Reference", "Detail"], &refs);
     let mut flows: Vec<Vec<String>> = Vec::new();
-    flows.extend(
-        f.recreated
-            .iter()
-            .map(|x| vec!["re-created".into(), code(&x.flow), format!("id {} → {}", code(&x.from_id), code(&x.to_id))]),
-    );
+    flows.extend(f.recreated.iter().map(|x| {
+        vec![
+            "re-created".into(),
+            code(&x.flow),
+            format!("id {} → {}", code(&x.from_id), code(&x.to_id)),
+        ]
+    }));
     flows.extend(f.removed.iter().map(|x| vec!["removed".into(), code(x), String::new()]));
     flows.extend(
         f.moved
@@ -297,20 +304,38 @@ pub fn render_human(diff: &Diff) -> String {
             out.push_str(&format!("  {what}: {i}\n"));
         }
     };
-    line("reference re-created", r.recreated.iter().map(|x| format!("{} (was {})", x.to, x.from)).collect());
+    line(
+        "reference re-created",
+        r.recreated.iter().map(|x| format!("{} (was {})", x.to, x.from)).collect(),
+    );
     line("reference removed", r.removed.clone());
     line(
         "connector changed",
-        r.connector_changed.iter().map(|x| format!("{}: {} → {}", x.reference, x.from, x.to)).collect(),
+        r.connector_changed
+            .iter()
+            .map(|x| format!("{}: {} → {}", x.reference, x.from, x.to))
+            .collect(),
     );
     line(
         "display name changed",
-        r.display_name_changed.iter().map(|x| format!("{}: {} → {}", x.reference, x.from, x.to)).collect(),
+        r.display_name_changed
+            .iter()
+            .map(|x| format!("{}: {} → {}", x.reference, x.from, x.to))
+            .collect(),
     );
     line("reference added", r.added.clone());
-    line("flow re-created", f.recreated.iter().map(|x| format!("{} ({} → {})", x.flow, x.from_id, x.to_id)).collect());
+    line(
+        "flow re-created",
+        f.recreated
+            .iter()
+            .map(|x| format!("{} ({} → {})", x.flow, x.from_id, x.to_id))
+            .collect(),
+    );
     line("flow removed", f.removed.clone());
-    line("flow moved", f.moved.iter().map(|x| format!("{}: {} → {}", x.flow, x.from, x.to)).collect());
+    line(
+        "flow moved",
+        f.moved.iter().map(|x| format!("{}: {} → {}", x.flow, x.from, x.to)).collect(),
+    );
     line("flow added", f.added.clone());
     line(
         "settings",

@@ -6,8 +6,9 @@
 //! files are loaded, and each load reads only the changed blobs, reusing the parent's pieces.
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result};
 use clap::ValueEnum;
@@ -60,37 +61,58 @@ struct Change {
     oid: Option<String>,
 }
 
-/// Parses `git log --raw -z` with the header `\x01%H\x02%cI\x02%s`.
-fn parse_log(out: &[u8]) -> Vec<(Commit, Vec<Change>)> {
-    let mut commits: Vec<(Commit, Vec<Change>)> = Vec::new();
-    let mut tokens = out.split(|&b| b == 0).map(|t| t.strip_prefix(b"\n").unwrap_or(t));
-    while let Some(t) = tokens.next() {
-        if let Some(h) = t.strip_prefix(b"\x01") {
-            let h = String::from_utf8_lossy(h);
-            let mut p = h.splitn(3, '\x02');
-            let (sha, date, subject) = (p.next().unwrap_or(""), p.next().unwrap_or(""), p.next().unwrap_or(""));
-            commits.push((
-                Commit {
-                    sha: sha.to_owned(),
-                    date: date.to_owned(),
-                    subject: subject.to_owned(),
-                },
-                Vec::new(),
-            ));
-        } else if let Some(meta) = t.strip_prefix(b":") {
-            // `:<old mode> <new mode> <old oid> <new oid> <status>`, then the path.
-            let meta = String::from_utf8_lossy(meta);
-            let f: Vec<&str> = meta.split(' ').collect();
-            let Some(path) = tokens.next() else { break };
-            let Some((_, changes)) = commits.last_mut() else { continue };
-            let path = String::from_utf8_lossy(path).into_owned();
-            let blob = f.get(1).is_some_and(|m| m.starts_with("100") || *m == "120000");
-            let deleted = f.get(4).is_some_and(|s| s.starts_with('D'));
-            let oid = f.get(3).filter(|_| blob && !deleted).map(|s| (*s).to_owned());
-            changes.push(Change { path, oid });
+/// Reads `git log --raw -z` with the header `\x01%H\x02%cI\x02%s` as git writes it, one commit
+/// at a time, so that connref parses a commit's flows while git is still diffing the next ones.
+struct LogReader<R> {
+    r: R,
+    pending: Option<(Commit, Vec<Change>)>,
+}
+
+impl<R: BufRead> LogReader<R> {
+    fn token(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        let mut t = Vec::new();
+        if self.r.read_until(0, &mut t)? == 0 {
+            return Ok(None);
+        }
+        if t.last() == Some(&0) {
+            t.pop();
+        }
+        if t.first() == Some(&b'\n') {
+            t.remove(0);
+        }
+        Ok(Some(t))
+    }
+
+    fn next_commit(&mut self) -> std::io::Result<Option<(Commit, Vec<Change>)>> {
+        loop {
+            let Some(t) = self.token()? else {
+                return Ok(self.pending.take());
+            };
+            if let Some(h) = t.strip_prefix(b"\x01") {
+                let h = String::from_utf8_lossy(h);
+                let mut p = h.splitn(3, '\x02');
+                let commit = Commit {
+                    sha: p.next().unwrap_or("").to_owned(),
+                    date: p.next().unwrap_or("").to_owned(),
+                    subject: p.next().unwrap_or("").to_owned(),
+                };
+                if let Some(done) = self.pending.replace((commit, Vec::new())) {
+                    return Ok(Some(done));
+                }
+            } else if let Some(meta) = t.strip_prefix(b":") {
+                // `:<old mode> <new mode> <old oid> <new oid> <status>`, then the path.
+                let meta = String::from_utf8_lossy(meta).into_owned();
+                let f: Vec<&str> = meta.split(' ').collect();
+                let Some(path) = self.token()? else { continue };
+                let Some((_, changes)) = self.pending.as_mut() else { continue };
+                let path = String::from_utf8_lossy(&path).into_owned();
+                let blob = f.get(1).is_some_and(|m| m.starts_with("100") || *m == "120000");
+                let deleted = f.get(4).is_some_and(|s| s.starts_with('D'));
+                let oid = f.get(3).filter(|_| blob && !deleted).map(|s| (*s).to_owned());
+                changes.push(Change { path, oid });
+            }
         }
     }
-    commits
 }
 
 fn relevant(path: &str) -> bool {
@@ -121,28 +143,47 @@ pub fn compute(opts: &Options) -> Result<History> {
             (HashMap::new(), empty, "HEAD".to_owned())
         }
     };
-    let out = repo.git(&[
-        "log",
-        "--first-parent",
-        "--reverse",
-        "--no-renames",
-        "--no-ext-diff",
-        "--raw",
-        "-z",
-        "--no-abbrev",
-        "--diff-merges=first-parent",
-        "--format=%x01%H%x02%cI%x02%s",
-        &range,
-        "--",
-    ])?;
-    let log = parse_log(&out);
-    let mut history = History {
-        commits: log.len(),
-        ..History::default()
-    };
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(&repo.top)
+        .args([
+            "log",
+            "--first-parent",
+            "--reverse",
+            "--no-renames",
+            "--no-ext-diff",
+            "--raw",
+            "-z",
+            "--no-abbrev",
+            "--diff-merges=first-parent",
+            "--format=%x01%H%x02%cI%x02%s",
+            &range,
+            "--",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot run git log")?;
+    let stdout = child.stdout.take().context("git log has no output")?;
+    // A thread drains git's output, so git never waits on a full pipe while connref parses.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || -> std::io::Result<()> {
+        let mut log = LogReader {
+            r: BufReader::with_capacity(1 << 16, stdout),
+            pending: None,
+        };
+        while let Some(c) = log.next_commit()? {
+            if tx.send(c).is_err() {
+                break;
+            }
+        }
+        Ok(())
+    });
+    let mut history = History::default();
     let mut flows = flow_index(&prev);
     let mut parent = prev.label.clone();
-    for (commit, changes) in log {
+    for (commit, changes) in rx {
+        history.commits += 1;
         let mut changed = BTreeSet::new();
         let mut modified_only = true;
         for c in changes {
@@ -192,6 +233,14 @@ pub fn compute(opts: &Options) -> Result<History> {
             commit: commit.clone(),
         }));
         parent = commit.sha.clone();
+    }
+    match reader.join() {
+        Ok(r) => r.context("cannot read git log")?,
+        Err(_) => anyhow::bail!("reading git log failed"),
+    }
+    let out = child.wait_with_output().context("git log did not finish")?;
+    if !out.status.success() {
+        anyhow::bail!("`git log` failed: {}", String::from_utf8_lossy(&out.stderr).trim());
     }
     Ok(history)
 }
@@ -277,7 +326,9 @@ fn tree_blobs(repo: &Repo, sha: &str) -> Result<HashMap<String, String>> {
     let out = repo.git(&["ls-tree", "-r", "-z", "--full-tree", sha])?;
     let mut m = HashMap::new();
     for rec in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-        let Some(tab) = rec.iter().position(|&b| b == b'\t') else { continue };
+        let Some(tab) = rec.iter().position(|&b| b == b'\t') else {
+            continue;
+        };
         let meta = String::from_utf8_lossy(&rec[..tab]);
         let f: Vec<&str> = meta.split(' ').collect();
         if f.get(1) == Some(&"blob")

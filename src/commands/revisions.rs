@@ -53,10 +53,14 @@ impl Pair {
 /// Actions run, or the refs pre-commit passes to a pre-push hook.
 pub fn from_env() -> Result<Spec> {
     if let Some(path) = std::env::var_os("GITHUB_EVENT_PATH").filter(|p| !p.is_empty()) {
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read the GitHub event file `{}` (GITHUB_EVENT_PATH)", Path::new(&path).display()))?;
-        let event: serde_json::Value = serde_json::from_str(&text)
-            .with_context(|| format!("the GitHub event file `{}` is not JSON", Path::new(&path).display()))?;
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read the GitHub event file `{}` (GITHUB_EVENT_PATH)",
+                Path::new(&path).display()
+            )
+        })?;
+        let event: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("the GitHub event file `{}` is not JSON", Path::new(&path).display()))?;
         let base = [
             event.pointer("/pull_request/base/sha"),
             event.pointer("/merge_group/base_sha"),

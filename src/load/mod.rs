@@ -25,6 +25,8 @@ pub trait Source: Sync {
     /// Every file path, sorted.
     fn files(&self) -> &[String];
     fn read(&self, path: &str) -> io::Result<Vec<u8>>;
+    /// A hint that these paths are about to be read (a git tree reads them in one batch).
+    fn prefetch(&self, _paths: &[&str]) {}
     /// Problems met while listing the tree (unreadable folders, link loops, paths that are
     /// not UTF-8), reported as CR900 so that nothing is skipped in silence.
     fn listing_problems(&self) -> Vec<Finding> {
@@ -58,6 +60,15 @@ enum Job<'a> {
     EnvVar(usize, &'a str),
     App(usize, &'a str),
     Bot(usize, &'a str),
+}
+
+impl Job<'_> {
+    fn paths(&self) -> Vec<&str> {
+        match *self {
+            Job::Flow(_, json, data) => std::iter::once(json).chain(data).collect(),
+            Job::Manifest(_, p) | Job::Customizations(_, p) | Job::EnvVar(_, p) | Job::App(_, p) | Job::Bot(_, p) => vec![p],
+        }
+    }
 }
 
 enum Parsed {
@@ -123,6 +134,21 @@ impl<'a> Reuse<'a> {
         !self.changed.contains(path)
     }
 
+    /// Whether `piece` would answer for `job` (without cloning anything).
+    fn covers(&self, job: &Job<'_>) -> bool {
+        match *job {
+            Job::Flow(_, json, data) => self
+                .flows
+                .get(json)
+                .is_some_and(|f| self.same(json) && data.is_none_or(|d| self.same(d)) && f.meta.as_ref().map(|m| &*m.path) == data),
+            Job::EnvVar(_, p) => self.same(p) && self.env_vars.contains_key(p),
+            Job::App(_, p) => self.same(p) && self.apps.contains_key(p),
+            Job::Bot(_, p) => self.same(p) && self.bots.contains_key(p),
+            Job::Manifest(_, p) => self.same(p) && self.manifests.contains_key(p),
+            Job::Customizations(_, p) => self.same(p) && self.customizations.contains_key(p),
+        }
+    }
+
     fn piece(&self, job: &Job<'_>) -> Option<Parsed> {
         match *job {
             Job::Flow(i, json, data) => {
@@ -130,7 +156,11 @@ impl<'a> Reuse<'a> {
                 let meta_path = f.meta.as_ref().map(|m| &*m.path);
                 (self.same(json) && data.is_none_or(|d| self.same(d)) && meta_path == data).then(|| Parsed::Flow(i, (*f).clone()))
             }
-            Job::EnvVar(i, p) => self.env_vars.get(p).filter(|_| self.same(p)).map(|v| Parsed::EnvVar(i, (*v).clone())),
+            Job::EnvVar(i, p) => self
+                .env_vars
+                .get(p)
+                .filter(|_| self.same(p))
+                .map(|v| Parsed::EnvVar(i, (*v).clone())),
             Job::App(i, p) => self.apps.get(p).filter(|_| self.same(p)).map(|a| Parsed::App(i, (*a).clone())),
             Job::Bot(i, p) => self
                 .bots
@@ -178,6 +208,12 @@ pub fn snapshot_with(source: &dyn Source, scope: Option<&str>, exclude: &GlobSet
     };
     let layout = discover::layout(&files, exclude);
     let jobs = jobs(&layout.roots);
+    let wanted: Vec<&str> = jobs
+        .iter()
+        .filter(|j| reuse.is_none_or(|r| !r.covers(j)))
+        .flat_map(Job::paths)
+        .collect();
+    source.prefetch(&wanted);
     let out = run_jobs(source, &jobs, reuse);
     assemble(source.label(), &layout.roots, out, source.listing_problems())
 }

@@ -168,9 +168,16 @@ pub fn analyze(base: &Snapshot, head: &Snapshot, config: &Config) -> Analysis {
         let Some((hi, h)) = pair(b, head, &taken) else {
             let flows = b.flows.len();
             let refs = b.references.len();
-            a.changes.references.removed.extend(b.references.iter().map(|r| r.logical_name.clone()));
+            a.changes
+                .references
+                .removed
+                .extend(b.references.iter().map(|r| r.logical_name.clone()));
             a.changes.flows.removed.extend(b.flows.iter().map(|f| f.name.clone()));
-            let root = if b.root.is_empty() { "the repository root".to_owned() } else { format!("`{}/`", b.root) };
+            let root = if b.root.is_empty() {
+                "the repository root".to_owned()
+            } else {
+                format!("`{}/`", b.root)
+            };
             a.findings.push(
                 Finding::new(
                     "CR307",
@@ -193,7 +200,10 @@ pub fn analyze(base: &Snapshot, head: &Snapshot, config: &Config) -> Analysis {
     // Solutions new at the head (or back after an absence) are no event, only additions.
     for (i, h) in head.solutions.iter().enumerate() {
         if !taken.contains(&i) {
-            a.changes.references.added.extend(h.references.iter().map(|r| r.logical_name.clone()));
+            a.changes
+                .references
+                .added
+                .extend(h.references.iter().map(|r| r.logical_name.clone()));
             a.changes.flows.added.extend(h.flows.iter().map(|f| f.name.clone()));
         }
     }
@@ -281,7 +291,10 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
             }
             continue;
         }
-        let old_flows: BTreeSet<&str> = base_users.get(&key).map(|v| v.iter().map(|f| f.id.as_str()).collect()).unwrap_or_default();
+        let old_flows: BTreeSet<&str> = base_users
+            .get(&key)
+            .map(|v| v.iter().map(|f| f.id.as_str()).collect())
+            .unwrap_or_default();
         let successor = added.iter().find(|n| {
             let nk = n.logical_name.to_ascii_lowercase();
             if claimed.contains(&nk) {
@@ -323,7 +336,10 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
             continue;
         }
         a.changes.references.removed.push(r.logical_name.clone());
-        let names: Vec<String> = base_users.get(&key).map(|v| v.iter().map(|f| f.name.clone()).collect()).unwrap_or_default();
+        let names: Vec<String> = base_users
+            .get(&key)
+            .map(|v| v.iter().map(|f| f.name.clone()).collect())
+            .unwrap_or_default();
         let used = if names.is_empty() {
             "no flow of the solution used it at the base, but flows and apps in target environments may".to_owned()
         } else {
@@ -352,9 +368,10 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
     let mut successors: BTreeSet<&str> = BTreeSet::new();
     for bf in &b.flows {
         let Some(hf) = hi.flow(&bf.id) else {
-            let new = h.flows.iter().find(|f| {
-                f.name.eq_ignore_ascii_case(&bf.name) && bi.flow(&f.id).is_none() && !successors.contains(f.id.as_str())
-            });
+            let new = h
+                .flows
+                .iter()
+                .find(|f| f.name.eq_ignore_ascii_case(&bf.name) && bi.flow(&f.id).is_none() && !successors.contains(f.id.as_str()));
             if let Some(nf) = new {
                 successors.insert(&nf.id);
                 a.changes.flows.recreated.push(Recreated {
@@ -378,10 +395,14 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
             } else {
                 a.changes.flows.removed.push(bf.name.clone());
                 a.findings.push(
-                    Finding::new("CR306", based(&Loc::file(&bf.path)), format!("flow `{}` was removed {note}", bf.name))
-                        .help("make sure removing it is intended: the next managed import deletes it from every environment")
-                        .solution(sol)
-                        .flow(&bf.name, &bf.id),
+                    Finding::new(
+                        "CR306",
+                        based(&Loc::file(&bf.path)),
+                        format!("flow `{}` was removed {note}", bf.name),
+                    )
+                    .help("make sure removing it is intended: the next managed import deletes it from every environment")
+                    .solution(sol)
+                    .flow(&bf.name, &bf.id),
                 );
             }
             continue;
@@ -430,7 +451,9 @@ pub fn settings(base: &[SettingsFile], head: &[SettingsFile]) -> Vec<SettingsCha
     fn by_env(files: &[SettingsFile]) -> BTreeMap<String, (String, Entries)> {
         let mut m: BTreeMap<String, (String, Entries)> = BTreeMap::new();
         for f in files {
-            let e = m.entry(f.environment.to_ascii_lowercase()).or_insert_with(|| (f.environment.clone(), Entries::new()));
+            let e = m
+                .entry(f.environment.to_ascii_lowercase())
+                .or_insert_with(|| (f.environment.clone(), Entries::new()));
             for r in &f.references {
                 let id = r.connection_id.clone().filter(|c| !c.trim().is_empty());
                 e.1.insert(r.logical_name.to_ascii_lowercase(), (r.logical_name.clone(), id));
@@ -501,7 +524,16 @@ mod tests {
             file("Test", &[("a", Some(""))]),
         ];
         let head = [
-            file("Prod", &[("a", Some("c1")), ("b", Some("c9")), ("c", Some("c3")), ("d", Some(" ")), ("e", None)]),
+            file(
+                "Prod",
+                &[
+                    ("a", Some("c1")),
+                    ("b", Some("c9")),
+                    ("c", Some("c3")),
+                    ("d", Some(" ")),
+                    ("e", None),
+                ],
+            ),
             file("Test", &[]),
         ];
         let got: Vec<(String, String, &str)> = settings(&base, &head)
