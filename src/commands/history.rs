@@ -138,8 +138,10 @@ pub fn compute(opts: &Options) -> Result<History> {
             (tree_blobs(&repo, &sha)?, snap, format!("{sha}..HEAD"))
         }
         None => {
-            let mut empty = Snapshot::default();
-            empty.label = "empty".into();
+            let empty = Snapshot {
+                label: "empty".into(),
+                ..Snapshot::default()
+            };
             (HashMap::new(), empty, "HEAD".to_owned())
         }
     };
