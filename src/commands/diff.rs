@@ -367,6 +367,29 @@ mod tests {
     }
 
     #[test]
+    fn long_lists_fold_and_the_verdict_comes_first() {
+        let mut changes = stability::Changes::default();
+        changes.references.added = (0..12).map(|i| format!("contoso_p{i}_outlook")).collect();
+        changes.flows.added = vec!["@octocat <img src=x>".into()];
+        let diff = Diff {
+            base: "0123456789012345678901234567890123456789".into(),
+            head: "worktree".into(),
+            changes,
+            findings: Vec::new(),
+            counts: Counts::default(),
+            report: Report::default(),
+        };
+        let md = render_markdown(&diff);
+        assert!(
+            md.starts_with("✅ **connref: no stability problem** in `0123456` → `worktree` (13 changes)\n"),
+            "{md}"
+        );
+        assert!(md.contains("<details><summary>Connection references (12)</summary>"), "{md}");
+        assert!(md.contains("#### Flows"), "{md}");
+        assert!(md.contains("| added | `@octocat <img src=x>` |  |"), "{md}");
+    }
+
+    #[test]
     fn messages_escape_text_and_quote_names() {
         assert_eq!(message("flow `a|b` <x> @y"), "flow `a\\|b` \\<x\\> @\u{2060}y");
     }

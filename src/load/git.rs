@@ -242,21 +242,22 @@ impl Repo {
     /// The full id of the commit `rev` names.
     pub fn resolve(&self, rev: &str) -> Result<String> {
         check_rev(rev)?;
-        let any = format!("{rev}^{{object}}");
-        if self.git(&["rev-parse", "--verify", "--quiet", "--end-of-options", &any]).is_err() {
-            if self.is_shallow() {
-                bail!("the revision `{rev}` is not in this repository: {SHALLOW_FIX}");
-            }
-            if self.git(&["rev-parse", "--verify", "--quiet", "HEAD"]).is_err() {
-                bail!("the revision `{rev}` does not resolve: the repository has no commits yet");
-            }
-            bail!("the revision `{rev}` does not resolve to anything in this repository (a root commit has no parent)");
-        }
         let commit = format!("{rev}^{{commit}}");
-        let out = self
-            .git(&["rev-parse", "--verify", "--quiet", "--end-of-options", &commit])
-            .map_err(|_| anyhow!("the revision `{rev}` is not a commit: give a commit, branch or tag"))?;
-        Ok(String::from_utf8_lossy(&out).trim().to_owned())
+        if let Ok(out) = self.git(&["rev-parse", "--verify", "--quiet", "--end-of-options", &commit]) {
+            return Ok(String::from_utf8_lossy(&out).trim().to_owned());
+        }
+        // Only a failure pays for the diagnosis.
+        let any = format!("{rev}^{{object}}");
+        if self.git(&["rev-parse", "--verify", "--quiet", "--end-of-options", &any]).is_ok() {
+            bail!("the revision `{rev}` is not a commit: give a commit, branch or tag");
+        }
+        if self.is_shallow() {
+            bail!("the revision `{rev}` is not in this repository: {SHALLOW_FIX}");
+        }
+        if self.git(&["rev-parse", "--verify", "--quiet", "HEAD"]).is_err() {
+            bail!("the revision `{rev}` does not resolve: the repository has no commits yet");
+        }
+        bail!("the revision `{rev}` does not resolve to anything in this repository (a root commit has no parent)")
     }
 
     /// The tree of commit `sha` (already resolved).
