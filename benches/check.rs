@@ -9,16 +9,19 @@ use std::process::Command;
 fn main() {
     let repo = generate(2000, 400);
     let dir = repo.path().to_path_buf();
-    let check = time(7, || {
-        let mut c = Command::new(connref());
-        c.args(["check", "--format", "json"]).current_dir(&dir);
-        c
-    });
-    let grep = time(7, || {
-        let mut c = Command::new("grep");
-        c.args(["-r", "connectionReferenceLogicalName", "."]).current_dir(&dir);
-        c
-    });
+    let (check, grep) = time_pair(
+        11,
+        || {
+            let mut c = Command::new(connref());
+            c.args(["check", "--format", "json"]).current_dir(&dir);
+            c
+        },
+        || {
+            let mut c = Command::new("grep");
+            c.args(["-r", "connectionReferenceLogicalName", "."]).current_dir(&dir);
+            c
+        },
+    );
     println!(
         "check on {} flows / {} references: {} ; grep -r: {} ; ratio {:.2} (target < 2)",
         repo.flows,

@@ -28,8 +28,11 @@ fn main() {
             c
         }
     };
-    let plain = time(7, run(&["check", "--format", "json"]));
-    let based = time(7, run(&["check", "--format", "json", "--base", "HEAD~1"]));
+    let (plain, based) = time_pair(
+        11,
+        run(&["check", "--format", "json"]),
+        run(&["check", "--format", "json", "--base", "HEAD~1"]),
+    );
     println!(
         "check: {} ; check --base HEAD~1: {} ; overhead {:+.1}% (target < 20%)",
         ms(plain),
@@ -39,16 +42,19 @@ fn main() {
 
     let hist = generate_history(2000, 400, 1000);
     let hdir = hist.path().to_path_buf();
-    let history = time(3, || {
-        let mut c = Command::new(connref());
-        c.args(["history", "--format", "json"]).current_dir(&hdir);
-        c
-    });
-    let log = time(3, || {
-        let mut c = Command::new("git");
-        c.args(["log", "-p", "--first-parent", "HEAD"]).current_dir(&hdir);
-        c
-    });
+    let (history, log) = time_pair(
+        5,
+        || {
+            let mut c = Command::new(connref());
+            c.args(["history", "--format", "json"]).current_dir(&hdir);
+            c
+        },
+        || {
+            let mut c = Command::new("git");
+            c.args(["log", "-p", "--first-parent", "HEAD"]).current_dir(&hdir);
+            c
+        },
+    );
     println!(
         "history over 1000 commits (2000 flows): {} ; git log -p: {} ; ratio {:.2} (target < 1)",
         ms(history),

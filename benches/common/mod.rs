@@ -211,3 +211,23 @@ pub fn time(runs: usize, mut cmd: impl FnMut() -> Command) -> Duration {
 pub fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
+
+/// Medians of `runs` runs of two commands, interleaved so that a change in the machine's load
+/// (the benches run on shared machines) hits both alike.
+pub fn time_pair(runs: usize, mut a: impl FnMut() -> Command, mut b: impl FnMut() -> Command) -> (Duration, Duration) {
+    let mut one = |cmd: &mut dyn FnMut() -> Command| {
+        let t = Instant::now();
+        let _ = cmd().stdout(Stdio::null()).stderr(Stdio::null()).status();
+        t.elapsed()
+    };
+    one(&mut a);
+    one(&mut b);
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        x.push(one(&mut a));
+        y.push(one(&mut b));
+    }
+    x.sort();
+    y.sort();
+    (x[runs / 2], y[runs / 2])
+}
