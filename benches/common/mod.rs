@@ -215,7 +215,7 @@ pub fn ms(d: Duration) -> String {
 /// Medians of `runs` runs of two commands, interleaved so that a change in the machine's load
 /// (the benches run on shared machines) hits both alike.
 pub fn time_pair(runs: usize, mut a: impl FnMut() -> Command, mut b: impl FnMut() -> Command) -> (Duration, Duration) {
-    let mut one = |cmd: &mut dyn FnMut() -> Command| {
+    let one = |cmd: &mut dyn FnMut() -> Command| {
         let t = Instant::now();
         let _ = cmd().stdout(Stdio::null()).stderr(Stdio::null()).status();
         t.elapsed()
