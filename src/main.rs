@@ -26,6 +26,45 @@ enum Command {
         /// Output format (default: github inside GitHub Actions, else human).
         #[arg(long, value_enum)]
         format: Option<Format>,
+        /// Also compare with this revision and report stability breaks (CR301–CR307). Default: the
+        /// base of the GitHub Actions event, or PRE_COMMIT_FROM_REF; otherwise no comparison.
+        #[arg(long, value_name = "REV", allow_hyphen_values = true)]
+        base: Option<String>,
+        /// Check this revision instead of the working tree (which is not touched).
+        #[arg(long, value_name = "REV", allow_hyphen_values = true)]
+        head: Option<String>,
+        /// Check the index (what `git commit` would record) against HEAD.
+        #[arg(long, conflicts_with = "head")]
+        staged: bool,
+    },
+    /// Show what changed in connection references, flows and settings between two trees, and
+    /// what it breaks (the body of a pull-request comment with --format markdown).
+    Diff {
+        path: Option<PathBuf>,
+        /// The base revision (default: from the GitHub Actions event or pre-commit).
+        #[arg(long, value_name = "REV", allow_hyphen_values = true)]
+        base: Option<String>,
+        /// The head revision (default: the working tree).
+        #[arg(long, value_name = "REV", allow_hyphen_values = true)]
+        head: Option<String>,
+        /// Compare the index with HEAD.
+        #[arg(long, conflicts_with = "head")]
+        staged: bool,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "human")]
+        format: commands::diff::DiffFormat,
+    },
+    /// Report every stability event in first-parent history, with the commit that caused it.
+    History {
+        path: Option<PathBuf>,
+        /// Start after this revision (excluded, as in `git log REV..HEAD`); default: the root commit.
+        #[arg(long, value_name = "REV", allow_hyphen_values = true)]
+        since: Option<String>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "human")]
+        format: commands::history::HistoryFormat,
     },
     /// Create or update each environment's deployment settings file from the solution source.
     ///
@@ -75,7 +114,56 @@ enum Command {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     let mut stdout = std::io::stdout().lock();
     match cli.command {
-        Command::Check { paths, config, format } => commands::check::run(&commands::check::Options { paths, config, format }, &mut stdout),
+        Command::Check {
+            paths,
+            config,
+            format,
+            base,
+            head,
+            staged,
+        } => commands::check::run(
+            &commands::check::Options {
+                paths,
+                config,
+                format,
+                base,
+                head,
+                staged,
+            },
+            &mut stdout,
+        ),
+        Command::Diff {
+            path,
+            base,
+            head,
+            staged,
+            config,
+            format,
+        } => commands::diff::run(
+            &commands::diff::Options {
+                path: path.unwrap_or_else(|| PathBuf::from(".")),
+                base,
+                head,
+                staged,
+                config,
+            },
+            format,
+            &mut stdout,
+        ),
+        Command::History {
+            path,
+            since,
+            config,
+            format,
+        } => commands::history::run(
+            &commands::history::Options {
+                path: path.unwrap_or_else(|| PathBuf::from(".")),
+                since,
+                config,
+            },
+            format,
+            &mut stdout,
+        ),
         Command::Settings {
             path,
             envs,

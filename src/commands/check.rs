@@ -8,13 +8,21 @@ use anyhow::{Context as _, Result};
 use crate::config::Config;
 use crate::load::{self, worktree::WorkTree};
 use crate::report::{Format, Report};
-use crate::rules::{self, Context};
+use crate::rules::{self, Context, stability};
+
+use super::revisions::{self, Spec};
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub paths: Vec<PathBuf>,
     pub config: Option<PathBuf>,
     pub format: Option<Format>,
+    /// Compare with this revision (stability rules CR301–CR307).
+    pub base: Option<String>,
+    /// Compare two revisions: the head is read from git, the working tree is not touched.
+    pub head: Option<String>,
+    /// Compare the index with HEAD (or `base`).
+    pub staged: bool,
 }
 
 /// Runs the single-tree rules on every PATH and returns the report.
@@ -25,7 +33,27 @@ pub fn report(opts: &Options) -> Result<Report> {
         opts.paths.clone()
     };
     let config = Config::load(opts.config.as_deref(), &paths[0])?;
+    let spec = Spec {
+        base: opts.base.clone(),
+        head: opts.head.clone(),
+        staged: opts.staged,
+    };
+    revisions::check_args(&spec)?;
     let mut report = Report::default();
+    if let Some(spec) = spec.resolve()? {
+        for path in &paths {
+            let pair = revisions::load_pair(path, &spec, &config)?;
+            report.findings.extend(rules::check(&Context {
+                snapshot: &pair.head,
+                config: &config,
+            }));
+            report.findings.extend(pair.base_problems());
+            report.findings.extend(stability::check(&pair.base, &pair.head, &config));
+            report.add_snapshot(&pair.head);
+        }
+        report.findings = rules::finish(&config, report.findings);
+        return Ok(report);
+    }
     for path in &paths {
         let tree = WorkTree::open(path)?;
         let snapshot = load::snapshot(&tree, None, &config);

@@ -2,10 +2,11 @@
 //! revision) and parse them into a `Snapshot`. Bad files become CR900 findings; the rest of the
 //! tree is still read.
 
+pub mod git;
 pub mod settings;
 pub mod worktree;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::config::Config;
 use crate::discover::{self, RootFiles};
 use crate::finding::{Finding, Loc};
-use crate::model::{Flow, Snapshot, Solution};
+use crate::model::{BotLink, CanvasApp, EnvVar, Flow, Snapshot, Solution};
 use crate::parse::{self, ParseError};
 use crate::text::{self, SourceFile};
 
@@ -24,6 +25,8 @@ pub trait Source: Sync {
     /// Every file path, sorted.
     fn files(&self) -> &[String];
     fn read(&self, path: &str) -> io::Result<Vec<u8>>;
+    /// A hint that these paths are about to be read (a git tree reads them in one batch).
+    fn prefetch(&self, _paths: &[&str]) {}
     /// Problems met while listing the tree (unreadable folders, link loops, paths that are
     /// not UTF-8), reported as CR900 so that nothing is skipped in silence.
     fn listing_problems(&self) -> Vec<Finding> {
@@ -70,6 +73,15 @@ enum Job<'a> {
     Bot(usize, &'a str),
 }
 
+impl Job<'_> {
+    fn paths(&self) -> Vec<&str> {
+        match *self {
+            Job::Flow(_, json, data) => std::iter::once(json).chain(data).collect(),
+            Job::Manifest(_, p) | Job::Customizations(_, p) | Job::EnvVar(_, p) | Job::App(_, p) | Job::Bot(_, p) => vec![p],
+        }
+    }
+}
+
 enum Parsed {
     Manifest(usize, Option<parse::solution::Manifest>),
     Customizations(usize, parse::customizations::Customizations),
@@ -88,6 +100,115 @@ struct Output {
 /// Reads every solution and every deployment settings file in `source` (restricted to paths
 /// under `scope`, when given), skipping what `config.exclude` names.
 pub fn snapshot(source: &dyn Source, scope: Option<&str>, config: &Config) -> Snapshot {
+    snapshot_with(source, scope, config, None)
+}
+
+/// Parsed pieces of another snapshot of the same repository, reused for every file that did
+/// not change between the two trees. Comparing a base with a head then reads and parses only
+/// the changed blobs at the base (plus each root's two small XML files).
+pub struct Reuse<'a> {
+    changed: &'a BTreeSet<String>,
+    flows: HashMap<&'a str, &'a Flow>,
+    env_vars: HashMap<&'a str, &'a EnvVar>,
+    apps: HashMap<&'a str, &'a CanvasApp>,
+    bots: HashMap<&'a str, Vec<&'a BotLink>>,
+    /// Solutions by the path of their Solution.xml and of their Customizations.xml.
+    manifests: HashMap<&'a str, &'a Solution>,
+    customizations: HashMap<&'a str, &'a Solution>,
+}
+
+impl<'a> Reuse<'a> {
+    /// `changed`: every path whose content differs between `other`'s tree and the tree to load.
+    pub fn new(other: &'a Snapshot, changed: &'a BTreeSet<String>) -> Self {
+        let mut r = Reuse {
+            changed,
+            flows: HashMap::new(),
+            env_vars: HashMap::new(),
+            apps: HashMap::new(),
+            bots: HashMap::new(),
+            manifests: HashMap::new(),
+            customizations: HashMap::new(),
+        };
+        for s in &other.solutions {
+            r.manifests.insert(&s.unique_name_loc.path, s);
+            r.customizations.insert(&s.references_loc.path, s);
+            r.flows.extend(s.flows.iter().map(|f| (&*f.path, f)));
+            r.env_vars.extend(s.env_vars.iter().map(|v| (&*v.loc.path, v)));
+            r.apps.extend(s.apps.iter().map(|a| (&*a.path, a)));
+            for b in &s.bot_links {
+                r.bots.entry(&*b.loc.path).or_default().push(b);
+            }
+        }
+        r
+    }
+
+    fn same(&self, path: &str) -> bool {
+        !self.changed.contains(path)
+    }
+
+    /// Whether `piece` would answer for `job` (without cloning anything).
+    fn covers(&self, job: &Job<'_>) -> bool {
+        match *job {
+            Job::Flow(_, json, data) => self
+                .flows
+                .get(json)
+                .is_some_and(|f| self.same(json) && data.is_none_or(|d| self.same(d)) && f.meta.as_ref().map(|m| &*m.path) == data),
+            Job::EnvVar(_, p) => self.same(p) && self.env_vars.contains_key(p),
+            Job::App(_, p) => self.same(p) && self.apps.contains_key(p),
+            Job::Bot(_, p) => self.same(p) && self.bots.contains_key(p),
+            Job::Manifest(_, p) => self.same(p) && self.manifests.contains_key(p),
+            Job::Customizations(_, p) => self.same(p) && self.customizations.contains_key(p),
+        }
+    }
+
+    fn piece(&self, job: &Job<'_>) -> Option<Parsed> {
+        match *job {
+            Job::Flow(i, json, data) => {
+                let f = self.flows.get(json)?;
+                let meta_path = f.meta.as_ref().map(|m| &*m.path);
+                (self.same(json) && data.is_none_or(|d| self.same(d)) && meta_path == data).then(|| Parsed::Flow(i, (*f).clone()))
+            }
+            Job::EnvVar(i, p) => self
+                .env_vars
+                .get(p)
+                .filter(|_| self.same(p))
+                .map(|v| Parsed::EnvVar(i, (*v).clone())),
+            Job::App(i, p) => self.apps.get(p).filter(|_| self.same(p)).map(|a| Parsed::App(i, (*a).clone())),
+            Job::Bot(i, p) => self
+                .bots
+                .get(p)
+                .filter(|_| self.same(p))
+                .map(|b| Parsed::Bot(i, b.iter().map(|l| (*l).clone()).collect())),
+            Job::Manifest(i, p) => self.manifests.get(p).filter(|_| self.same(p)).map(|s| {
+                Parsed::Manifest(
+                    i,
+                    Some(parse::solution::Manifest {
+                        unique_name: s.unique_name.clone(),
+                        unique_name_loc: s.unique_name_loc.clone(),
+                        version: s.version.clone(),
+                        managed: s.managed.clone(),
+                        publisher: s.publisher.clone(),
+                        prefix: s.prefix.clone(),
+                        prefix_loc: s.prefix_loc.clone(),
+                        missing_references: s.missing_references.clone(),
+                    }),
+                )
+            }),
+            Job::Customizations(i, p) => self.customizations.get(p).filter(|_| self.same(p)).map(|s| {
+                Parsed::Customizations(
+                    i,
+                    parse::customizations::Customizations {
+                        references: s.references.clone(),
+                        references_loc: s.references_loc.clone(),
+                    },
+                )
+            }),
+        }
+    }
+}
+
+/// `snapshot`, reusing the pieces of unchanged files from another snapshot.
+pub fn snapshot_with(source: &dyn Source, scope: Option<&str>, config: &Config, reuse: Option<&Reuse<'_>>) -> Snapshot {
     let files: Vec<String> = match scope {
         Some(s) if !s.is_empty() => source
             .files()
@@ -99,7 +220,13 @@ pub fn snapshot(source: &dyn Source, scope: Option<&str>, config: &Config) -> Sn
     };
     let layout = discover::layout(&files, &config.exclude_set);
     let jobs = jobs(&layout.roots);
-    let out = run_jobs(source, &jobs);
+    let wanted: Vec<&str> = jobs
+        .iter()
+        .filter(|j| reuse.is_none_or(|r| !r.covers(j)))
+        .flat_map(Job::paths)
+        .collect();
+    source.prefetch(&wanted);
+    let out = run_jobs(source, &jobs, reuse);
     let mut snapshot = assemble(source.label(), &layout.roots, out, source.listing_problems());
     let kept: Vec<String> = files
         .into_iter()
@@ -111,6 +238,20 @@ pub fn snapshot(source: &dyn Source, scope: Option<&str>, config: &Config) -> Sn
     snapshot.problems.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     snapshot.sources.extend(found.sources.into_iter().map(|f| (f.path.clone(), f)));
     snapshot
+}
+
+/// Reads and parses one flow (its `.json` and optional `.json.data.xml`).
+pub fn load_flow(source: &dyn Source, json: &str, data: Option<&str>) -> Result<Flow, Vec<Finding>> {
+    let mut out = Output {
+        parsed: Vec::new(),
+        problems: Vec::new(),
+        sources: Vec::new(),
+    };
+    run_job(source, &Job::Flow(0, json, data), &mut out);
+    match out.parsed.pop() {
+        Some(Parsed::Flow(_, f)) if out.problems.is_empty() => Ok(f),
+        _ => Err(out.problems),
+    }
 }
 
 fn jobs(roots: &[RootFiles]) -> Vec<Job<'_>> {
@@ -126,7 +267,7 @@ fn jobs(roots: &[RootFiles]) -> Vec<Job<'_>> {
     jobs
 }
 
-fn run_jobs(source: &dyn Source, jobs: &[Job<'_>]) -> Output {
+fn run_jobs(source: &dyn Source, jobs: &[Job<'_>], reuse: Option<&Reuse<'_>>) -> Output {
     let next = AtomicUsize::new(0);
     let out = Mutex::new(Output {
         parsed: Vec::new(),
@@ -145,7 +286,10 @@ fn run_jobs(source: &dyn Source, jobs: &[Job<'_>]) -> Output {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
-                    run_job(source, job, &mut local);
+                    match reuse.and_then(|r| r.piece(job)) {
+                        Some(p) => local.parsed.push(p),
+                        None => run_job(source, job, &mut local),
+                    }
                 }
                 // A poisoned lock means another worker panicked; its panic is re-raised by
                 // `scope`, so recovering the data here loses nothing.

@@ -73,6 +73,28 @@ impl Solution {
         self.references.iter().find(|r| r.logical_name.eq_ignore_ascii_case(logical_name))
     }
 
+    /// A copy without flows and with only the references `keep` selects.
+    pub fn shell(&self, keep: impl Fn(&Reference) -> bool) -> Solution {
+        let s = self;
+        Solution {
+            root: s.root.clone(),
+            unique_name: s.unique_name.clone(),
+            unique_name_loc: s.unique_name_loc.clone(),
+            version: s.version.clone(),
+            managed: s.managed.clone(),
+            publisher: s.publisher.clone(),
+            prefix: s.prefix.clone(),
+            prefix_loc: s.prefix_loc.clone(),
+            missing_references: s.missing_references.clone(),
+            references: s.references.iter().filter(|r| keep(r)).cloned().collect(),
+            references_loc: s.references_loc.clone(),
+            flows: Vec::new(),
+            env_vars: s.env_vars.clone(),
+            apps: s.apps.clone(),
+            bot_links: s.bot_links.clone(),
+        }
+    }
+
     pub fn flow(&self, id: &str) -> Option<&Flow> {
         self.flows.iter().find(|f| f.id.eq_ignore_ascii_case(id))
     }

@@ -6,6 +6,7 @@ pub mod identity;
 pub mod naming;
 pub mod registry;
 pub mod settings;
+pub mod stability;
 
 use crate::config::Config;
 use crate::finding::Finding;

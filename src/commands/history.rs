@@ -1,0 +1,419 @@
+//! `connref history`: every stability event in first-parent history, with its commit.
+//!
+//! One `git log --raw` gives, per commit, the blobs that changed against its first parent
+//! (so a side branch's work shows up at its merge commit). The blob map of the current tree is
+//! kept up to date from it, so no tree is listed again; only commits that touch `.json`/`.xml`
+//! files are loaded, and each load reads only the changed blobs, reusing the parent's pieces.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context as _, Result};
+use clap::ValueEnum;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::finding::Finding;
+use crate::load::git::{self, GitTree, Repo};
+use crate::load::{self, Reuse};
+use crate::model::Snapshot;
+use crate::report::json::JsonFinding;
+use crate::rules::{self, stability};
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub path: PathBuf,
+    pub since: Option<String>,
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HistoryFormat {
+    Json,
+    Human,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Commit {
+    pub sha: String,
+    pub date: String,
+    pub subject: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub finding: Finding,
+    pub commit: Commit,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    pub events: Vec<Event>,
+    /// Commits walked.
+    pub commits: usize,
+}
+
+struct Change {
+    path: String,
+    /// `None` when the file was deleted (or is not a blob any more).
+    oid: Option<String>,
+}
+
+/// Reads `git log --raw -z` with the header `\x01%H\x02%cI\x02%s` as git writes it, one commit
+/// at a time, so that connref parses a commit's flows while git is still diffing the next ones.
+struct LogReader<R> {
+    r: R,
+    pending: Option<(Commit, Vec<Change>)>,
+}
+
+impl<R: BufRead> LogReader<R> {
+    fn token(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        let mut t = Vec::new();
+        if self.r.read_until(0, &mut t)? == 0 {
+            return Ok(None);
+        }
+        if t.last() == Some(&0) {
+            t.pop();
+        }
+        if t.first() == Some(&b'\n') {
+            t.remove(0);
+        }
+        Ok(Some(t))
+    }
+
+    fn next_commit(&mut self) -> std::io::Result<Option<(Commit, Vec<Change>)>> {
+        loop {
+            let Some(t) = self.token()? else {
+                return Ok(self.pending.take());
+            };
+            if let Some(h) = t.strip_prefix(b"\x01") {
+                let h = String::from_utf8_lossy(h);
+                let mut p = h.splitn(3, '\x02');
+                let commit = Commit {
+                    sha: p.next().unwrap_or("").to_owned(),
+                    date: p.next().unwrap_or("").to_owned(),
+                    subject: p.next().unwrap_or("").to_owned(),
+                };
+                if let Some(done) = self.pending.replace((commit, Vec::new())) {
+                    return Ok(Some(done));
+                }
+            } else if let Some(meta) = t.strip_prefix(b":") {
+                // `:<old mode> <new mode> <old oid> <new oid> <status>`, then the path.
+                let meta = String::from_utf8_lossy(meta).into_owned();
+                let f: Vec<&str> = meta.split(' ').collect();
+                let Some(path) = self.token()? else { continue };
+                let Some((_, changes)) = self.pending.as_mut() else { continue };
+                let path = String::from_utf8_lossy(&path).into_owned();
+                let blob = f.get(1).is_some_and(|m| m.starts_with("100") || *m == "120000");
+                let deleted = f.get(4).is_some_and(|s| s.starts_with('D'));
+                let oid = f.get(3).filter(|_| blob && !deleted).map(|s| (*s).to_owned());
+                changes.push(Change { path, oid });
+            }
+        }
+    }
+}
+
+fn relevant(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    p.ends_with(".json") || p.ends_with(".xml")
+}
+
+pub fn compute(opts: &Options) -> Result<History> {
+    let config = Config::load(opts.config.as_deref(), &opts.path)?;
+    let repo = Repo::open(&opts.path)?;
+    let scope = repo.relative(&opts.path)?;
+    let in_scope = |p: &str| scope.is_empty() || p.strip_prefix(scope.as_str()).is_some_and(|r| r.starts_with('/'));
+    if repo.resolve("HEAD").is_err() {
+        // An empty repository has no history to report.
+        return Ok(History::default());
+    }
+    let (mut blobs, mut prev, range) = match &opts.since {
+        Some(since) => {
+            let sha = repo.resolve(since)?;
+            let tree = repo.tree(&sha)?;
+            let snap = load::snapshot(&tree, Some(&scope), &config);
+            (tree_blobs(&repo, &sha)?, snap, format!("{sha}..HEAD"))
+        }
+        None => {
+            let empty = Snapshot {
+                label: "empty".into(),
+                ..Snapshot::default()
+            };
+            (HashMap::new(), empty, "HEAD".to_owned())
+        }
+    };
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(&repo.top)
+        .args([
+            "log",
+            "--first-parent",
+            "--reverse",
+            "--no-renames",
+            "--no-ext-diff",
+            "--raw",
+            "-z",
+            "--no-abbrev",
+            "--diff-merges=first-parent",
+            "--format=%x01%H%x02%cI%x02%s",
+            &range,
+            "--",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot run git log")?;
+    let stdout = child.stdout.take().context("git log has no output")?;
+    // A thread drains git's output, so git never waits on a full pipe while connref parses.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || -> std::io::Result<()> {
+        let mut log = LogReader {
+            r: BufReader::with_capacity(1 << 16, stdout),
+            pending: None,
+        };
+        while let Some(c) = log.next_commit()? {
+            if tx.send(c).is_err() {
+                break;
+            }
+        }
+        Ok(())
+    });
+    let mut history = History::default();
+    let mut flows = flow_index(&prev);
+    let mut parent = prev.label.clone();
+    for (commit, changes) in rx {
+        history.commits += 1;
+        let mut changed = BTreeSet::new();
+        let mut modified_only = true;
+        for c in changes {
+            let existed = match c.oid {
+                Some(oid) => blobs.insert(c.path.clone(), oid).is_some(),
+                None => {
+                    modified_only = false;
+                    blobs.remove(&c.path).is_some()
+                }
+            };
+            modified_only &= existed;
+            changed.insert(c.path);
+        }
+        let relevant: Vec<&String> = changed.iter().filter(|p| relevant(p) && in_scope(p)).collect();
+        if relevant.is_empty() {
+            parent = commit.sha.clone();
+            continue;
+        }
+        prev.label = parent.clone();
+        let fast = if modified_only {
+            flows_only(&repo, &commit.sha, &blobs, &relevant, &prev, &flows)
+        } else {
+            None
+        };
+        let findings = match fast {
+            Some(updates) => {
+                let (base, head) = partial(&prev, &updates);
+                let findings = stability::check(&base, &head, &config);
+                for ((si, fi), f) in updates {
+                    prev.solutions[si].flows[fi] = f;
+                }
+                prev.label = commit.sha.clone();
+                findings
+            }
+            None => {
+                let tree = GitTree::new(commit.sha.clone(), blobs.clone(), repo.cat.clone());
+                let snap = load::snapshot_with(&tree, Some(&scope), &config, Some(&Reuse::new(&prev, &changed)));
+                let findings = stability::check(&prev, &snap, &config);
+                prev = snap;
+                flows = flow_index(&prev);
+                findings
+            }
+        };
+        let findings = rules::finish(&config, findings);
+        history.events.extend(findings.into_iter().map(|finding| Event {
+            finding,
+            commit: commit.clone(),
+        }));
+        parent = commit.sha.clone();
+    }
+    match reader.join() {
+        Ok(r) => r.context("cannot read git log")?,
+        Err(_) => anyhow::bail!("reading git log failed"),
+    }
+    let out = child.wait_with_output().context("git log did not finish")?;
+    if !out.status.success() {
+        anyhow::bail!("`git log` failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(history)
+}
+
+type FlowAt = (usize, usize);
+
+fn flow_index(s: &Snapshot) -> HashMap<String, FlowAt> {
+    let mut m = HashMap::new();
+    for (si, sol) in s.solutions.iter().enumerate() {
+        for (fi, f) in sol.flows.iter().enumerate() {
+            m.insert(f.path.to_string(), (si, fi));
+        }
+    }
+    m
+}
+
+/// The fast path for the commonest commit, one that edits flows in place: when every changed
+/// solution file is a flow (or its data.xml) that exists before and after, only those flows
+/// can raise events, so only they are parsed and compared. `None`: take the full path.
+fn flows_only(
+    repo: &Repo,
+    sha: &str,
+    blobs: &HashMap<String, String>,
+    relevant: &[&String],
+    prev: &Snapshot,
+    flows: &HashMap<String, FlowAt>,
+) -> Option<Vec<(FlowAt, crate::model::Flow)>> {
+    let mut touched: BTreeSet<&str> = BTreeSet::new();
+    for p in relevant {
+        let json = p.strip_suffix(".data.xml").unwrap_or(p.as_str());
+        let at = flows.get(json)?;
+        if json != p.as_str() {
+            let meta = prev.solutions[at.0].flows[at.1].meta.as_ref()?;
+            if &*meta.path != p.as_str() {
+                return None;
+            }
+        }
+        touched.insert(json);
+    }
+    let mut updates = Vec::new();
+    for json in touched {
+        let at = *flows.get(json)?;
+        let data = format!("{json}.data.xml");
+        let mut sub = HashMap::new();
+        sub.insert(json.to_owned(), blobs.get(json)?.clone());
+        let has_data = blobs.get(&data).map(|oid| sub.insert(data.clone(), oid.clone())).is_some();
+        let tree = GitTree::new(sha.to_owned(), sub, repo.cat.clone());
+        let flow = load::load_flow(&tree, json, has_data.then_some(data.as_str())).ok()?;
+        updates.push((at, flow));
+    }
+    Some(updates)
+}
+
+/// Two snapshots holding only the solutions and flows that `updates` touch, before and after.
+fn partial(prev: &Snapshot, updates: &[(FlowAt, crate::model::Flow)]) -> (Snapshot, Snapshot) {
+    let mut base = Snapshot {
+        label: prev.label.clone(),
+        ..Snapshot::default()
+    };
+    let mut head = Snapshot::default();
+    let mut index: HashMap<usize, usize> = HashMap::new();
+    for ((si, fi), f) in updates {
+        let k = *index.entry(*si).or_insert_with(|| {
+            // References the touched flows bind, before or after: no other can change here.
+            let bound: BTreeSet<String> = updates
+                .iter()
+                .filter(|((s, _), _)| s == si)
+                .flat_map(|((s, i), new)| prev.solutions[*s].flows[*i].bound_references().chain(new.bound_references()))
+                .map(str::to_ascii_lowercase)
+                .collect();
+            let shell = prev.solutions[*si].shell(|r| bound.contains(&r.logical_name.to_ascii_lowercase()));
+            base.solutions.push(shell.clone());
+            head.solutions.push(shell);
+            base.solutions.len() - 1
+        });
+        base.solutions[k].flows.push(prev.solutions[*si].flows[*fi].clone());
+        head.solutions[k].flows.push(f.clone());
+    }
+    (base, head)
+}
+
+fn tree_blobs(repo: &Repo, sha: &str) -> Result<HashMap<String, String>> {
+    let out = repo.git(&["ls-tree", "-r", "-z", "--full-tree", sha])?;
+    let mut m = HashMap::new();
+    for rec in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        let Some(tab) = rec.iter().position(|&b| b == b'\t') else {
+            continue;
+        };
+        let meta = String::from_utf8_lossy(&rec[..tab]);
+        let f: Vec<&str> = meta.split(' ').collect();
+        if f.get(1) == Some(&"blob")
+            && let Some(oid) = f.get(2)
+        {
+            m.insert(String::from_utf8_lossy(&rec[tab + 1..]).into_owned(), (*oid).to_owned());
+        }
+    }
+    Ok(m)
+}
+
+#[derive(Serialize)]
+struct JsonEvent<'a> {
+    #[serde(flatten)]
+    finding: JsonFinding<'a>,
+    commit: &'a Commit,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    commits: usize,
+    events: usize,
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    version: u32,
+    events: Vec<JsonEvent<'a>>,
+    summary: Summary,
+}
+
+pub fn render_json(h: &History) -> String {
+    let doc = Document {
+        version: 1,
+        events: h
+            .events
+            .iter()
+            .map(|e| JsonEvent {
+                finding: JsonFinding::from(&e.finding),
+                commit: &e.commit,
+            })
+            .collect(),
+        summary: Summary {
+            commits: h.commits,
+            events: h.events.len(),
+        },
+    };
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+pub fn render_human(h: &History) -> String {
+    let mut out = String::new();
+    let mut last = "";
+    for e in &h.events {
+        if e.commit.sha != last {
+            last = &e.commit.sha;
+            let date = e.commit.date.get(..10).unwrap_or(&e.commit.date);
+            out.push_str(&format!("{} {date} {}\n", stability::short(&e.commit.sha), e.commit.subject));
+        }
+        let f = &e.finding;
+        out.push_str(&format!(
+            "  {}[{}] {}:{}:{}: {}\n",
+            f.severity, f.code, f.loc.path, f.loc.line, f.loc.column, f.message
+        ));
+    }
+    out.push_str(&format!(
+        "connref history: {}, {} walked\n",
+        crate::report::plural(h.events.len(), "event", "events"),
+        crate::report::plural(h.commits, "commit", "commits")
+    ));
+    out
+}
+
+pub fn run(opts: &Options, format: HistoryFormat, out: &mut dyn Write) -> Result<u8> {
+    if let Some(s) = &opts.since {
+        git::check_rev(s)?;
+    }
+    let h = compute(opts)?;
+    let text = match format {
+        HistoryFormat::Json => render_json(&h),
+        HistoryFormat::Human => render_human(&h),
+    };
+    out.write_all(text.as_bytes()).context("cannot write the history")?;
+    Ok(0)
+}

@@ -1,0 +1,169 @@
+//! Loading a base and a head snapshot for `check --base`, `diff` and friends.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::config::Config;
+use crate::finding::{Finding, Loc};
+use crate::load::git::{self, Head, Repo};
+use crate::load::{self, Reuse, worktree::WorkTree};
+use crate::model::Snapshot;
+use crate::rules::stability::short;
+
+/// Which two trees to compare, as the user (or the CI environment) asked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Spec {
+    pub base: Option<String>,
+    pub head: Option<String>,
+    pub staged: bool,
+}
+
+/// A base and a head, loaded.
+pub struct Pair {
+    pub base: Snapshot,
+    pub head: Snapshot,
+    /// Paths that differ between the two trees.
+    pub changed: BTreeSet<String>,
+}
+
+impl Pair {
+    /// CR900 findings of files read at the base that changed (unchanged files report at the head).
+    pub fn base_problems(&self) -> Vec<Finding> {
+        let at = short(&self.base.label);
+        self.base
+            .problems
+            .iter()
+            .filter(|f| self.changed.contains(&*f.loc.path))
+            .map(|f| Finding {
+                message: format!("at the base {at}: {}", f.message),
+                loc: Loc {
+                    offset: 0,
+                    len: 0,
+                    ..f.loc.clone()
+                },
+                ..f.clone()
+            })
+            .collect()
+    }
+}
+
+/// The base and head the environment names, when `--base` is not given: the event of a GitHub
+/// Actions run, or the refs pre-commit passes to a pre-push hook.
+pub fn from_env() -> Result<Spec> {
+    if let Some(path) = std::env::var_os("GITHUB_EVENT_PATH").filter(|p| !p.is_empty()) {
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read the GitHub event file `{}` (GITHUB_EVENT_PATH)",
+                Path::new(&path).display()
+            )
+        })?;
+        let event: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("the GitHub event file `{}` is not JSON", Path::new(&path).display()))?;
+        let base = [
+            event.pointer("/pull_request/base/sha"),
+            event.pointer("/merge_group/base_sha"),
+            event.pointer("/before"),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str())
+        // A push that creates a branch has `before` = 40 zeros: there is nothing to compare with.
+        .find(|s| !s.is_empty() && !s.bytes().all(|b| b == b'0'));
+        return Ok(Spec {
+            base: base.map(str::to_owned),
+            ..Spec::default()
+        });
+    }
+    let from = std::env::var("PRE_COMMIT_FROM_REF").ok().filter(|s| !s.is_empty());
+    let to = std::env::var("PRE_COMMIT_TO_REF").ok().filter(|s| !s.is_empty());
+    Ok(match from {
+        Some(base) => Spec {
+            base: Some(base),
+            head: to,
+            staged: false,
+        },
+        None => Spec::default(),
+    })
+}
+
+impl Spec {
+    /// Fills what the user did not give from the environment. `None` means no comparison.
+    pub fn resolve(&self) -> Result<Option<Spec>> {
+        if self.staged && self.head.is_some() {
+            bail!("--staged compares the index with HEAD (or --base): it cannot be combined with --head");
+        }
+        if self.base.is_some() || self.staged {
+            return Ok(Some(self.clone()));
+        }
+        let env = from_env()?;
+        match (env.base, &self.head) {
+            (Some(base), head) => Ok(Some(Spec {
+                base: Some(base),
+                head: head.clone().or(env.head),
+                staged: false,
+            })),
+            (None, Some(_)) => bail!("--head needs a base to compare with: give --base REV"),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// Loads both trees below `path`. The head is parsed in full; the base reuses the head's pieces
+/// of every file that did not change and reads only the changed blobs.
+pub fn load_pair(path: &Path, spec: &Spec, config: &Config) -> Result<Pair> {
+    let repo = Repo::open(path)?;
+    let scope = repo.relative(path)?;
+    let scope = Some(scope.as_str());
+    let head_kind = match (&spec.head, spec.staged) {
+        (_, true) => Head::Index,
+        (Some(h), false) => Head::Commit(repo.resolve(h)?),
+        (None, false) => Head::WorkTree,
+    };
+    let base_sha = match (&spec.base, spec.staged) {
+        (Some(b), _) => Some(repo.resolve(b)?),
+        // `--staged` in a repository with no commit yet: everything staged is new.
+        (None, true) => repo.resolve("HEAD").ok(),
+        (None, false) => bail!("no base revision: give --base REV"),
+    };
+    // git lists the base tree and the changed paths while the head is parsed: on 2,000 flows
+    // that hides most of what the comparison adds to a plain check.
+    let (head, base_side) = std::thread::scope(|s| -> Result<_> {
+        let side = base_sha.as_ref().map(|sha| {
+            let (repo, head_kind) = (&repo, &head_kind);
+            s.spawn(move || -> Result<_> { Ok((repo.changed(sha, head_kind)?, repo.tree(sha)?)) })
+        });
+        let head = match &head_kind {
+            Head::Index => load::snapshot(&repo.index()?, scope, config),
+            Head::Commit(sha) => load::snapshot(&repo.tree(sha)?, scope, config),
+            Head::WorkTree => load::snapshot(&WorkTree::open(path)?, None, config),
+        };
+        let side = match side {
+            Some(h) => Some(h.join().map_err(|_| anyhow::anyhow!("listing the base revision failed"))??),
+            None => None,
+        };
+        Ok((head, side))
+    })?;
+    let Some((changed, tree)) = base_side else {
+        let base = Snapshot {
+            label: "empty".into(),
+            ..Snapshot::default()
+        };
+        return Ok(Pair {
+            base,
+            head,
+            changed: BTreeSet::new(),
+        });
+    };
+    let base = load::snapshot_with(&tree, scope, config, Some(&Reuse::new(&head, &changed)));
+    Ok(Pair { base, head, changed })
+}
+
+/// Rejects a revision given on the command line before anything runs.
+pub fn check_args(spec: &Spec) -> Result<()> {
+    for r in spec.base.iter().chain(spec.head.iter()) {
+        git::check_rev(r)?;
+    }
+    Ok(())
+}
