@@ -2,4 +2,7 @@
 //! 1 findings of error severity (or a diff to apply), 2 is left to `main` for errors.
 
 pub mod check;
+#[cfg(feature = "github")]
+pub mod comment;
 pub mod rules;
+pub mod summary;

@@ -3,6 +3,8 @@
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod markdown;
+pub mod sarif;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,6 +20,8 @@ pub enum Format {
     Human,
     Github,
     Json,
+    /// SARIF 2.1.0, for code-scanning upload.
+    Sarif,
 }
 
 impl Format {
@@ -66,6 +70,7 @@ impl Report {
             Format::Human => human::render(self, color),
             Format::Github => github::render(self),
             Format::Json => json::render(self),
+            Format::Sarif => sarif::render(self),
         }
     }
 }
