@@ -83,12 +83,13 @@ fn run_inner(opts: &Options, token: &str, out: &mut dyn Write) -> Result<u8> {
         },
     };
     let api_url = opts.api_url.clone().or_else(|| env("GITHUB_API_URL")).unwrap_or_else(|| "https://api.github.com".into());
-    let client = api::Client::new(&api_url, token, Duration::from_millis(opts.backoff_ms), opts.retries)?;
-
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    // octocrab spawns its connection service when built, so it needs the runtime already.
+    let _entered = runtime.enter();
+    let client = api::Client::new(&api_url, token, Duration::from_millis(opts.backoff_ms), opts.retries)?;
     let result = runtime.block_on(async {
         let pr = match target {
             EventTarget::Number(n) => n,
