@@ -18,7 +18,13 @@ struct Run {
 }
 
 fn project(f: &Fixture, name: &str) {
-    solution(f, "src", "Billing", "contoso", &[(name, "Invoice approval mail", "shared_office365")]);
+    solution(
+        f,
+        "src",
+        "Billing",
+        "contoso",
+        &[(name, "Invoice approval mail", "shared_office365")],
+    );
     flow(
         f,
         "src",
@@ -90,7 +96,11 @@ fn pull_request_with_errors_annotates_summarises_comments_and_fails() {
         .and_then(|n| n.parse().ok())
         .expect("errors output");
     assert!(errors >= 1, "{}", r.outputs);
-    assert!(r.outputs.contains("\nwarnings=") && r.outputs.contains("\nchanged=false\n"), "{}", r.outputs);
+    assert!(
+        r.outputs.contains("\nwarnings=") && r.outputs.contains("\nchanged=false\n"),
+        "{}",
+        r.outputs
+    );
     assert!(r.summary.starts_with("### connref\n\n❌ **connref found"), "{}", r.summary);
     assert!(r.summary.contains("| Severity | Code | Location | Message |"), "{}", r.summary);
     assert_eq!(r.calls.len(), 2, "{:?}", r.calls);
@@ -115,7 +125,11 @@ fn push_of_a_clean_tree_passes_without_comment() {
 fn sarif_goes_to_a_file_named_in_the_outputs() {
     let f = Fixture::new();
     project(&f, "new_sharedoffice365_4f2a1");
-    let r = run_step(&f, "pull_request", &[("INPUT_PATH", "src"), ("INPUT_FORMAT", "sarif"), ("INPUT_COMMENT", "false")]);
+    let r = run_step(
+        &f,
+        "pull_request",
+        &[("INPUT_PATH", "src"), ("INPUT_FORMAT", "sarif"), ("INPUT_COMMENT", "false")],
+    );
     assert_eq!(r.code, 1, "{}", r.stdout);
     let path = r.outputs.lines().find_map(|l| l.strip_prefix("sarif=")).expect("sarif output");
     let sarif: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).expect("sarif file")).expect("json");
@@ -128,7 +142,11 @@ fn sarif_goes_to_a_file_named_in_the_outputs() {
 fn inputs_cannot_inject_shell() {
     let f = Fixture::new();
     project(&f, "contoso_invoiceapproval_outlook");
-    let r = run_step(&f, "push", &[("INPUT_PATH", "$(touch pwned)"), ("INPUT_FORMAT", "github; touch pwned2")]);
+    let r = run_step(
+        &f,
+        "push",
+        &[("INPUT_PATH", "$(touch pwned)"), ("INPUT_FORMAT", "github; touch pwned2")],
+    );
     assert_eq!(r.code, 2, "{}", r.stdout);
     assert!(r.stdout.contains("::error title=connref::the format input must be"), "{}", r.stdout);
     assert!(!Path::new(&f.path().join("pwned")).exists() && !f.path().join("pwned2").exists());

@@ -91,7 +91,11 @@ impl Server {
 
     fn ours(&self, login: &str) -> Vec<Comment> {
         let s = self.state.lock().expect("lock");
-        s.comments.iter().filter(|c| c.login == login && c.body.contains("connref:comment")).cloned().collect()
+        s.comments
+            .iter()
+            .filter(|c| c.login == login && c.body.contains("connref:comment"))
+            .cloned()
+            .collect()
     }
 }
 
@@ -119,7 +123,11 @@ fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) {
     reader.read_exact(&mut body).expect("body");
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-    let page: usize = query.split('&').find_map(|p| p.strip_prefix("page=")).and_then(|p| p.parse().ok()).unwrap_or(1);
+    let page: usize = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("page="))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1);
 
     let mut s = state.lock().expect("lock");
     s.log.push(format!("{method} {path}"));
@@ -131,7 +139,11 @@ fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) {
     let (status, out, link) = if method == "POST" && s.limited > 0 {
         s.limited -= 1;
         retry_after = true;
-        (403, json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}), None)
+        (
+            403,
+            json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}),
+            None,
+        )
     } else if let Some(n) = s.fail.get_mut(&key).filter(|n| **n > 0) {
         *n -= 1;
         (502, json!({"message": "Server Error"}), None)
@@ -174,7 +186,11 @@ fn route(s: &mut State, method: &str, path: &str, page: usize, body: &Value, bas
         ("POST", p) if p == comments => {
             if s.read_only {
                 // A server that echoes what it got must not make the token visible either.
-                return (403, json!({"message": format!("Resource not accessible by integration ({TOKEN})")}), None);
+                return (
+                    403,
+                    json!({"message": format!("Resource not accessible by integration ({TOKEN})")}),
+                    None,
+                );
             }
             s.next_id += 1;
             let c = Comment {
@@ -206,7 +222,13 @@ fn route(s: &mut State, method: &str, path: &str, page: usize, body: &Value, bas
 
 /// A solution with one reference; `bad` gives it a name that breaks the naming rules.
 fn project(f: &Fixture, name: &str) {
-    solution(f, "src", "Billing", "contoso", &[(name, "Invoice approval mail", "shared_office365")]);
+    solution(
+        f,
+        "src",
+        "Billing",
+        "contoso",
+        &[(name, "Invoice approval mail", "shared_office365")],
+    );
     flow(
         f,
         "src",
@@ -245,7 +267,12 @@ fn comment(dir: &Path, server: &Server, extra: &[&str]) -> Output {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     };
-    assert!(!out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN), "token leaked: {}{}", out.stdout, out.stderr);
+    assert!(
+        !out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN),
+        "token leaked: {}{}",
+        out.stdout,
+        out.stderr
+    );
     out
 }
 
@@ -264,15 +291,32 @@ fn creates_then_keeps_then_updates_in_place() {
     server.seed("bob", "<!-- connref:comment scope=CI/lint --> copied by hand");
     server.seed("connref-bot", "<!-- connref:comment scope=CI/other -->\nthe other job");
     server.seed("carol", "+1");
-    server.state.lock().expect("lock").fail.insert(format!("GET /repos/{REPO}/issues/{PR}/comments"), 1);
+    server
+        .state
+        .lock()
+        .expect("lock")
+        .fail
+        .insert(format!("GET /repos/{REPO}/issues/{PR}/comments"), 1);
 
     let first = comment(f.path(), &server, &[]);
     assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
     assert!(first.stdout.contains("created comment"), "{}", first.stdout);
-    let ours: Vec<Comment> = server.ours("connref-bot").into_iter().filter(|c| c.body.contains("scope=CI/lint")).collect();
+    let ours: Vec<Comment> = server
+        .ours("connref-bot")
+        .into_iter()
+        .filter(|c| c.body.contains("scope=CI/lint"))
+        .collect();
     assert_eq!(ours.len(), 1);
-    assert!(ours[0].body.starts_with("<!-- connref:comment scope=CI/lint -->\n### connref\n\n❌ **connref found"));
-    assert!(ours[0].body.contains(&format!("`{BAD}`")) || ours[0].body.contains("new\\_sharedoffice365"), "{}", ours[0].body);
+    assert!(
+        ours[0]
+            .body
+            .starts_with("<!-- connref:comment scope=CI/lint -->\n### connref\n\n❌ **connref found")
+    );
+    assert!(
+        ours[0].body.contains(&format!("`{BAD}`")) || ours[0].body.contains("new\\_sharedoffice365"),
+        "{}",
+        ours[0].body
+    );
     // The 502 was retried, and every page was read.
     let log = server.log();
     let lists = log.iter().filter(|l| l.ends_with("/comments") && l.starts_with("GET")).count();
@@ -288,8 +332,16 @@ fn creates_then_keeps_then_updates_in_place() {
     project(&f, WORSE);
     let third = comment(f.path(), &server, &[]);
     assert_eq!(third.code, 0, "{}{}", third.stdout, third.stderr);
-    assert!(third.stdout.contains(&format!("updated comment {}", ours[0].id)), "{}", third.stdout);
-    let now: Vec<Comment> = server.ours("connref-bot").into_iter().filter(|c| c.body.contains("scope=CI/lint")).collect();
+    assert!(
+        third.stdout.contains(&format!("updated comment {}", ours[0].id)),
+        "{}",
+        third.stdout
+    );
+    let now: Vec<Comment> = server
+        .ours("connref-bot")
+        .into_iter()
+        .filter(|c| c.body.contains("scope=CI/lint"))
+        .collect();
     assert_eq!(now.len(), 1, "never a duplicate");
     assert_eq!(now[0].id, ours[0].id);
     assert!(now[0].body.contains("cr50e"), "{}", now[0].body);
@@ -301,8 +353,16 @@ fn creates_then_keeps_then_updates_in_place() {
     project(&f, GOOD);
     let fourth = comment(f.path(), &server, &[]);
     assert!(fourth.stdout.contains("updated comment"), "{}", fourth.stdout);
-    let resolved = server.ours("connref-bot").into_iter().find(|c| c.id == ours[0].id).expect("still there");
-    assert!(resolved.body.contains("everything reported earlier is resolved"), "{}", resolved.body);
+    let resolved = server
+        .ours("connref-bot")
+        .into_iter()
+        .find(|c| c.id == ours[0].id)
+        .expect("still there");
+    assert!(
+        resolved.body.contains("everything reported earlier is resolved"),
+        "{}",
+        resolved.body
+    );
 }
 
 #[test]
@@ -343,7 +403,11 @@ fn actions_token_finds_the_bot_comment_and_workflow_run_finds_the_pr_by_sha() {
     let id = server.seed("github-actions[bot]", "<!-- connref:comment scope=CI/lint -->\nold");
     let out = comment(f.path(), &server, &[]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains(&format!("updated comment {id} on pull request #{PR}")), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!("updated comment {id} on pull request #{PR}")),
+        "{}",
+        out.stdout
+    );
     assert_eq!(server.ours("github-actions[bot]").len(), 1);
 }
 
@@ -353,7 +417,12 @@ fn persistent_5xx_fails_after_retries_without_the_token() {
     project(&f, BAD);
     pr_event(&f);
     let server = Server::start(Some("connref-bot"));
-    server.state.lock().expect("lock").fail.insert(format!("GET /repos/{REPO}/issues/{PR}/comments"), 100);
+    server
+        .state
+        .lock()
+        .expect("lock")
+        .fail
+        .insert(format!("GET /repos/{REPO}/issues/{PR}/comments"), 100);
     let out = comment(f.path(), &server, &["--retries", "2"]);
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
     assert!(out.stderr.contains("HTTP 502"), "{}", out.stderr);
@@ -369,7 +438,11 @@ fn dry_run_prints_the_body_and_calls_nothing() {
     let server = Server::start(Some("connref-bot"));
     let out = comment(f.path(), &server, &["--dry-run", "--scope", "mono/app"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert!(out.stdout.starts_with("<!-- connref:comment scope=mono/app -->\n### connref\n"), "{}", out.stdout);
+    assert!(
+        out.stdout.starts_with("<!-- connref:comment scope=mono/app -->\n### connref\n"),
+        "{}",
+        out.stdout
+    );
     assert!(server.log().is_empty());
 }
 

@@ -28,7 +28,14 @@ fn repo_with_one_reference() -> Fixture {
         "contoso",
         &[("contoso_invoiceapproval_outlook", "Invoice approval mail", "shared_office365")],
     );
-    flow(&f, "src", "Send invoice", GUID, 1, &[("shared_office365", "contoso_invoiceapproval_outlook", "shared_office365")]);
+    flow(
+        &f,
+        "src",
+        "Send invoice",
+        GUID,
+        1,
+        &[("shared_office365", "contoso_invoiceapproval_outlook", "shared_office365")],
+    );
     f.git(&["init", "-q"]);
     f.git(&["add", "-A"]);
     f.git(&["commit", "-q", "-m", "base"]);
@@ -57,11 +64,14 @@ fn recreated_reference_fails_and_clean_change_passes() {
     let f = repo_with_one_reference();
 
     // A clean change: a second flow on the existing reference.
-    flow(&f, "src", "Remind approver", "9d1f3c1e-2a5b-4c6d-8e7f-0a1b2c3d4e5f", 1, &[(
-        "shared_office365",
-        "contoso_invoiceapproval_outlook",
-        "shared_office365",
-    )]);
+    flow(
+        &f,
+        "src",
+        "Remind approver",
+        "9d1f3c1e-2a5b-4c6d-8e7f-0a1b2c3d4e5f",
+        1,
+        &[("shared_office365", "contoso_invoiceapproval_outlook", "shared_office365")],
+    );
     f.git(&["add", "-A"]);
     let (ok, text) = try_repo(&f);
     assert!(ok, "a clean change must pass:\n{text}");
@@ -69,9 +79,22 @@ fn recreated_reference_fails_and_clean_change_passes() {
 
     // The reference deleted and created again under a new name, and the flows moved to it.
     let new = "contoso_invoiceapproval2_outlook";
-    solution(&f, "src", "Billing", "contoso", &[(new, "Invoice approval mail", "shared_office365")]);
+    solution(
+        &f,
+        "src",
+        "Billing",
+        "contoso",
+        &[(new, "Invoice approval mail", "shared_office365")],
+    );
     flow(&f, "src", "Send invoice", GUID, 1, &[("shared_office365", new, "shared_office365")]);
-    flow(&f, "src", "Remind approver", "9d1f3c1e-2a5b-4c6d-8e7f-0a1b2c3d4e5f", 1, &[("shared_office365", new, "shared_office365")]);
+    flow(
+        &f,
+        "src",
+        "Remind approver",
+        "9d1f3c1e-2a5b-4c6d-8e7f-0a1b2c3d4e5f",
+        1,
+        &[("shared_office365", new, "shared_office365")],
+    );
     f.git(&["add", "-A"]);
     let (ok, text) = try_repo(&f);
     assert!(!ok, "a re-created reference must fail the commit:\n{text}");

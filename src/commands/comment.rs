@@ -31,7 +31,11 @@ fn env(name: &str) -> Option<String> {
 
 /// Replaces the token wherever a message could carry it (a server may echo what it was sent).
 fn redact(text: &str, token: &str) -> String {
-    if token.is_empty() { text.to_owned() } else { text.replace(token, "***") }
+    if token.is_empty() {
+        text.to_owned()
+    } else {
+        text.replace(token, "***")
+    }
 }
 
 pub fn run(opts: &Options, out: &mut dyn Write) -> Result<u8> {
@@ -82,7 +86,11 @@ fn run_inner(opts: &Options, token: &str, out: &mut dyn Write) -> Result<u8> {
             None => EventTarget::None,
         },
     };
-    let api_url = opts.api_url.clone().or_else(|| env("GITHUB_API_URL")).unwrap_or_else(|| "https://api.github.com".into());
+    let api_url = opts
+        .api_url
+        .clone()
+        .or_else(|| env("GITHUB_API_URL"))
+        .unwrap_or_else(|| "https://api.github.com".into());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -102,17 +110,19 @@ fn run_inner(opts: &Options, token: &str, out: &mut dyn Write) -> Result<u8> {
         let author = client.author().await?;
         let marker = github::marker(&scope);
         let existing = client.find_comment(&repo, pr, &author, &marker).await?;
-        Ok(match github::decide(existing.as_ref().map(|(id, b)| (*id, b.as_str())), &scope, &content) {
-            Action::Create(body) => {
-                let id = client.create_comment(&repo, pr, &body).await?;
-                format!("connref: created comment {id} on pull request #{pr}\n")
-            }
-            Action::Update(id, body) => {
-                client.update_comment(&repo, id, &body).await?;
-                format!("connref: updated comment {id} on pull request #{pr}\n")
-            }
-            Action::Nothing(why) => format!("connref: {why} (pull request #{pr})\n"),
-        })
+        Ok(
+            match github::decide(existing.as_ref().map(|(id, b)| (*id, b.as_str())), &scope, &content) {
+                Action::Create(body) => {
+                    let id = client.create_comment(&repo, pr, &body).await?;
+                    format!("connref: created comment {id} on pull request #{pr}\n")
+                }
+                Action::Update(id, body) => {
+                    client.update_comment(&repo, id, &body).await?;
+                    format!("connref: updated comment {id} on pull request #{pr}\n")
+                }
+                Action::Nothing(why) => format!("connref: {why} (pull request #{pr})\n"),
+            },
+        )
     });
     match result {
         Ok(msg) => out.write_all(msg.as_bytes())?,

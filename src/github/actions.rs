@@ -14,7 +14,8 @@ fn append(path: &Path, text: &str) -> Result<()> {
         .append(true)
         .open(path)
         .with_context(|| format!("cannot open {}", path.display()))?;
-    f.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// The step outputs, in the `name=value` lines that `$GITHUB_OUTPUT` takes.

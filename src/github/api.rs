@@ -124,7 +124,10 @@ impl Client {
         if !a.ok() {
             return Err(anyhow!("cannot write the comment: HTTP {} ({})", a.status, a.message()));
         }
-        a.body.get("id").and_then(Value::as_u64).context("the answer to a comment write has no id")
+        a.body
+            .get("id")
+            .and_then(Value::as_u64)
+            .context("the answer to a comment write has no id")
     }
 
     pub async fn create_comment(&self, repo: &str, pr: u64, body: &str) -> Result<u64> {
@@ -132,7 +135,8 @@ impl Client {
     }
 
     pub async fn update_comment(&self, repo: &str, id: u64, body: &str) -> Result<u64> {
-        self.write(Method::Patch, &format!("/repos/{repo}/issues/comments/{id}"), body).await
+        self.write(Method::Patch, &format!("/repos/{repo}/issues/comments/{id}"), body)
+            .await
     }
 
     /// The token's login; an Actions token cannot read `/user`, and its comments are by

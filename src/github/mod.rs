@@ -4,9 +4,9 @@
 //! are plain functions here, built and tested without the `github` feature; the REST calls live in
 //! `api` and need it.
 
+pub mod actions;
 #[cfg(feature = "github")]
 pub mod api;
-pub mod actions;
 
 use crate::report::{Report, markdown};
 
@@ -190,7 +190,10 @@ mod tests {
 
     #[test]
     fn decisions() {
-        assert_eq!(decide(None, "s", &content(0)), Action::Nothing("no connection-reference changes and no findings: no comment needed"));
+        assert_eq!(
+            decide(None, "s", &content(0)),
+            Action::Nothing("no connection-reference changes and no findings: no comment needed")
+        );
         let c = content(1);
         let Action::Create(b) = decide(None, "s", &c) else {
             panic!("expected a create")
@@ -198,7 +201,10 @@ mod tests {
         assert_eq!(decide(Some((7, &b)), "s", &c), Action::Nothing("the comment is up to date"));
         assert!(matches!(decide(Some((7, "old")), "s", &c), Action::Update(7, _)));
         assert_eq!(decide(Some((7, "old")), "s", &content(0)), Action::Update(7, resolved_body("s")));
-        assert_eq!(decide(Some((7, &resolved_body("s"))), "s", &content(0)), Action::Nothing("the comment is up to date"));
+        assert_eq!(
+            decide(Some((7, &resolved_body("s"))), "s", &content(0)),
+            Action::Nothing("the comment is up to date")
+        );
         let changed = Content {
             changed: true,
             ..content(0)
@@ -259,7 +265,10 @@ mod event_tests {
     #[test]
     fn targets() {
         assert_eq!(event_target(&json!({"pull_request": {"number": 12}})), EventTarget::Number(12));
-        assert_eq!(event_target(&json!({"issue": {"number": 3, "pull_request": {}}})), EventTarget::Number(3));
+        assert_eq!(
+            event_target(&json!({"issue": {"number": 3, "pull_request": {}}})),
+            EventTarget::Number(3)
+        );
         assert_eq!(event_target(&json!({"issue": {"number": 3}})), EventTarget::None);
         assert_eq!(
             event_target(&json!({"workflow_run": {"pull_requests": [{"number": 9}], "head_sha": "abc"}})),

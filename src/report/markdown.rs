@@ -106,7 +106,10 @@ mod tests {
     #[test]
     fn names_cannot_render() {
         assert_eq!(code("a|b`c"), "`a\\|b'c`");
-        assert_eq!(text("<img> @team *x* [l](u) a|b"), "&lt;img&gt; @\u{200b}team \\*x\\* \\[l\\](u) a\\|b");
+        assert_eq!(
+            text("<img> @team *x* [l](u) a|b"),
+            "&lt;img&gt; @\u{200b}team \\*x\\* \\[l\\](u) a\\|b"
+        );
     }
 
     #[test]

@@ -49,7 +49,12 @@ fn result(f: &Finding) -> Value {
         v["ruleIndex"] = json!(i);
     }
     let mut props = serde_json::Map::new();
-    for (k, val) in [("solution", &f.solution), ("reference", &f.reference), ("flow", &f.flow), ("flowId", &f.flow_id)] {
+    for (k, val) in [
+        ("solution", &f.solution),
+        ("reference", &f.reference),
+        ("flow", &f.flow),
+        ("flowId", &f.flow_id),
+    ] {
         if let Some(val) = val {
             props.insert(k.to_owned(), json!(val));
         }
