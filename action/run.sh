@@ -19,7 +19,7 @@ esac
 common=()
 if [[ -n "${INPUT_CONFIG:-}" ]]; then common+=(--config "$INPUT_CONFIG"); fi
 
-args=(check "$path" "${common[@]}" --format "$format")
+args=(check "$path" ${common[@]+"${common[@]}"} --format "$format")
 if [[ -n "${INPUT_BASE:-}" ]]; then args+=(--base "$INPUT_BASE"); fi
 
 if [[ "$format" == sarif ]]; then
@@ -36,7 +36,7 @@ if [[ "${INPUT_COMMENT:-true}" == true ]]; then
   case "${GITHUB_EVENT_NAME:-}" in
     pull_request | pull_request_target | workflow_run)
       # The comment never decides the job: check's exit status does.
-      if ! "$bin" comment "$path" "${common[@]}"; then
+      if ! "$bin" comment "$path" ${common[@]+"${common[@]}"}; then
         echo "::warning title=connref::could not post the pull-request comment (see the log above)"
       fi
       ;;

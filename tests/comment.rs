@@ -41,6 +41,8 @@ struct State {
     unauthorised: usize,
     /// How many writes answer with a secondary rate limit (403 with Retry-After) first.
     limited: u32,
+    /// How many creates succeed but answer 502.
+    lose_create: u32,
     pulls: Value,
 }
 
@@ -183,6 +185,18 @@ fn route(s: &mut State, method: &str, path: &str, page: usize, body: &Value, bas
             (200, Value::Array(chunk), link)
         }
         ("GET", p) if p == format!("/repos/{REPO}/pulls") => (200, s.pulls.clone(), None),
+        ("POST", p) if p == comments && s.lose_create > 0 => {
+            // The comment is created, but the answer is lost behind a 502.
+            s.lose_create -= 1;
+            s.next_id += 1;
+            let c = Comment {
+                id: s.next_id,
+                login: s.login.clone().unwrap_or_else(|| "github-actions[bot]".into()),
+                body: body["body"].as_str().unwrap_or("").into(),
+            };
+            s.comments.push(c);
+            (502, json!({"message": "Server Error"}), None)
+        }
         ("POST", p) if p == comments => {
             if s.read_only {
                 // A server that echoes what it got must not make the token visible either.
@@ -458,4 +472,19 @@ fn secondary_rate_limit_is_retried() {
     assert!(out.stdout.contains("created comment"), "{}", out.stdout);
     assert_eq!(server.writes().len(), 3, "{:?}", server.log());
     assert_eq!(server.ours("connref-bot").len(), 1);
+}
+
+#[test]
+fn create_answered_with_502_is_not_posted_twice() {
+    let f = Fixture::new();
+    project(&f, BAD);
+    pr_event(&f);
+    let server = Server::start(Some("connref-bot"));
+    server.state.lock().expect("lock").lose_create = 1;
+    let out = comment(f.path(), &server, &[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("created comment"), "{}", out.stdout);
+    assert_eq!(server.ours("connref-bot").len(), 1, "{:?}", server.log());
+    let posts = server.log().iter().filter(|l| l.starts_with("POST")).count();
+    assert_eq!(posts, 1, "it looked before posting again: {:?}", server.log());
 }

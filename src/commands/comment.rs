@@ -113,7 +113,7 @@ fn run_inner(opts: &Options, token: &str, out: &mut dyn Write) -> Result<u8> {
         Ok(
             match github::decide(existing.as_ref().map(|(id, b)| (*id, b.as_str())), &scope, &content) {
                 Action::Create(body) => {
-                    let id = client.create_comment(&repo, pr, &body).await?;
+                    let id = client.create_comment(&repo, pr, &author, &marker, &body).await?;
                     format!("connref: created comment {id} on pull request #{pr}\n")
                 }
                 Action::Update(id, body) => {

@@ -39,6 +39,18 @@ impl std::fmt::Display for ReadOnly {
 
 impl std::error::Error for ReadOnly {}
 
+/// A write whose outcome is unknown (5xx or a lost connection).
+#[derive(Debug)]
+pub struct Unsure(pub String);
+
+impl std::fmt::Display for Unsure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unsure {}
+
 pub struct Client {
     oc: Octocrab,
     /// First wait before a retry; doubles each time.
@@ -85,13 +97,17 @@ impl Client {
                     let text = self.oc.body_to_string(resp).await.unwrap_or_default();
                     let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
                     let answer = Answer { status, next, body };
-                    let retry = status >= 500 || secondary_rate_limit(status, retry_after.is_some(), &answer.body);
+                    // A POST that failed with 5xx may still have created the comment: the caller
+                    // looks before it tries again (see `create_comment`).
+                    let server_error = status >= 500 && !matches!(method, Method::Post);
+                    let retry = server_error || secondary_rate_limit(status, retry_after.is_some(), &answer.body);
                     if !retry {
                         return Ok(answer);
                     }
                     let wait = retry_after.map(|s| Duration::from_secs(s.min(60)));
                     (true, wait, Ok(answer))
                 }
+                Err(e) if matches!(method, Method::Post) => return Err(Unsure(format!("cannot reach {uri}: {e}")).into()),
                 Err(e) => (true, None, Err(anyhow!("cannot reach {uri}: {e}"))),
             };
             if !retry || attempt >= self.retries {
@@ -121,6 +137,9 @@ impl Client {
         if a.status == 403 {
             return Err(ReadOnly(a.message()).into());
         }
+        if a.status >= 500 && matches!(method, Method::Post) {
+            return Err(Unsure(format!("HTTP {} ({})", a.status, a.message())).into());
+        }
         if !a.ok() {
             return Err(anyhow!("cannot write the comment: HTTP {} ({})", a.status, a.message()));
         }
@@ -130,8 +149,27 @@ impl Client {
             .context("the answer to a comment write has no id")
     }
 
-    pub async fn create_comment(&self, repo: &str, pr: u64, body: &str) -> Result<u64> {
-        self.write(Method::Post, &format!("/repos/{repo}/issues/{pr}/comments"), body).await
+    /// Creates the comment. A 5xx answer or a lost connection may hide a comment that was created
+    /// all the same, so before each new try it looks for it again: never a duplicate.
+    pub async fn create_comment(&self, repo: &str, pr: u64, author: &str, marker: &str, body: &str) -> Result<u64> {
+        let uri = format!("/repos/{repo}/issues/{pr}/comments");
+        let mut attempt = 0;
+        loop {
+            match self.write(Method::Post, &uri, body).await {
+                Err(e) if e.is::<Unsure>() && attempt < self.retries => {
+                    tokio::time::sleep(self.backoff * 2u32.saturating_pow(attempt)).await;
+                    attempt += 1;
+                    if let Some((id, old)) = self.find_comment(repo, pr, author, marker).await? {
+                        if old.trim_end() != body.trim_end() {
+                            self.update_comment(repo, id, body).await?;
+                        }
+                        return Ok(id);
+                    }
+                }
+                Err(e) if e.is::<Unsure>() => return Err(anyhow!("cannot create the comment: {e}")),
+                other => return other,
+            }
+        }
     }
 
     pub async fn update_comment(&self, repo: &str, id: u64, body: &str) -> Result<u64> {
