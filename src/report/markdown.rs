@@ -34,6 +34,25 @@ pub fn text(s: &str) -> String {
     out
 }
 
+/// A message whose `code spans` (names, as the rules write them) stay code spans, and whose
+/// other text is escaped as [`text`]. An unpaired backtick is escaped as text.
+pub fn message(s: &str) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    let paired = parts.len() % 2 == 1;
+    let mut out = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        if i % 2 == 1 && (paired || i + 1 < parts.len()) {
+            out.push_str(&code(part));
+        } else {
+            if i % 2 == 1 {
+                out.push_str("\\`");
+            }
+            out.push_str(&text(part));
+        }
+    }
+    out
+}
+
 fn icon(s: Severity) -> &'static str {
     match s {
         Severity::Error => "❌ error",
@@ -57,10 +76,10 @@ pub fn counts_line(report: &Report) -> String {
 }
 
 fn row(f: &Finding) -> String {
-    let mut message = text(&f.message);
+    let mut message = message(&f.message);
     if let Some(h) = &f.help {
         message.push_str("<br>help: ");
-        message.push_str(&text(h));
+        message.push_str(&self::message(h));
     }
     format!(
         "| {} | {} | {} | {message} |\n",
@@ -106,6 +125,8 @@ mod tests {
     #[test]
     fn names_cannot_render() {
         assert_eq!(code("a|b`c"), "`a\\|b'c`");
+        assert_eq!(message("name `a|b` is <b>x</b>"), "name `a\\|b` is &lt;b&gt;x&lt;/b&gt;");
+        assert_eq!(message("odd ` tick"), "odd \\` tick");
         assert_eq!(
             text("<img> @team *x* [l](u) a|b"),
             "&lt;img&gt; @\u{200b}team \\*x\\* \\[l\\](u) a\\|b"
