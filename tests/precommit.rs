@@ -3,6 +3,8 @@
 //!
 //! pre-commit comes from PyPI (`pip install pre-commit`, done by `.ci/run`). Without it these tests
 //! fail with that instruction: a hook that is never run is a hook that is never tested.
+//! `try-repo` builds the hook from scratch in a temporary store on every call (about two minutes
+//! of CPU each on 2 cores), so this file makes only two calls.
 
 mod common;
 use common::*;
@@ -48,7 +50,7 @@ fn try_repo(f: &Fixture) -> (bool, String) {
     let out = Command::new(pre_commit())
         .args(["try-repo", &manifest_dir().to_string_lossy(), "connref", "--verbose"])
         .current_dir(f.path())
-        // Kept between runs: the hook's cold build happens once per revision of this repository.
+        // try-repo builds in a temporary store of its own; this home only keeps pre-commit's logs.
         .env("PRE_COMMIT_HOME", &home)
         .env("NO_COLOR", "1")
         .env_remove("GITHUB_ACTIONS")
@@ -99,11 +101,6 @@ fn recreated_reference_fails_and_clean_change_passes() {
     let (ok, text) = try_repo(&f);
     assert!(!ok, "a re-created reference must fail the commit:\n{text}");
     assert!(text.contains("CR302"), "CR302 expected:\n{text}");
-
-    // Only the staged content counts: the same re-creation left unstaged passes.
-    f.git(&["reset", "-q"]);
-    let (ok, text) = try_repo(&f);
-    assert!(ok, "nothing relevant staged must pass:\n{text}");
 }
 
 #[test]
