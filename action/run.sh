@@ -18,9 +18,9 @@ esac
 
 common=()
 if [[ -n "${INPUT_CONFIG:-}" ]]; then common+=(--config "$INPUT_CONFIG"); fi
+if [[ -n "${INPUT_BASE:-}" ]]; then common+=(--base "$INPUT_BASE"); fi
 
 args=(check "$path" ${common[@]+"${common[@]}"} --format "$format")
-if [[ -n "${INPUT_BASE:-}" ]]; then args+=(--base "$INPUT_BASE"); fi
 
 if [[ "$format" == sarif ]]; then
   sarif="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/connref.sarif"

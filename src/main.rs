@@ -40,6 +40,9 @@ enum Command {
         paths: Vec<PathBuf>,
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Base revision of the change set (default: from the event).
+        #[arg(long)]
+        base: Option<String>,
         /// Token (default: $GITHUB_TOKEN).
         #[arg(long)]
         token: Option<String>,
@@ -82,6 +85,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Comment {
             paths,
             config,
+            base,
             token,
             repo,
             pr,
@@ -95,6 +99,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             &commands::comment::Options {
                 paths,
                 config,
+                base,
                 token,
                 repo,
                 pr,

@@ -166,3 +166,21 @@ fn action_yml_passes_inputs_only_through_env() {
     }
     assert!(yml.contains("using: composite") && yml.contains("default: ${{ github.token }}"));
 }
+
+#[test]
+fn base_and_config_reach_check_and_comment() {
+    let f = Fixture::new();
+    project(&f, "contoso_invoiceapproval_outlook");
+    f.write("connref.toml", "");
+    let r = run_step(
+        &f,
+        "workflow_run",
+        &[("INPUT_PATH", "src"), ("INPUT_BASE", "HEAD~1"), ("INPUT_CONFIG", "connref.toml")],
+    );
+    assert_eq!(r.calls.len(), 2, "{:?}\n{}", r.calls, r.stdout);
+    assert_eq!(
+        r.calls[0],
+        "check src --config connref.toml --base HEAD~1 --format github token=set"
+    );
+    assert_eq!(r.calls[1], "comment src --config connref.toml --base HEAD~1 token=set");
+}

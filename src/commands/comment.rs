@@ -13,6 +13,8 @@ use crate::github::{self, Action, EventTarget, api};
 pub struct Options {
     pub paths: Vec<PathBuf>,
     pub config: Option<PathBuf>,
+    /// Base revision of the change set (default: from the event, as for `check`).
+    pub base: Option<String>,
     /// Flags; each overrides its environment variable.
     pub token: Option<String>,
     pub repo: Option<String>,
@@ -52,7 +54,7 @@ fn run_inner(opts: &Options, token: &str, out: &mut dyn Write) -> Result<u8> {
         config: opts.config.clone(),
         format: None,
     })?;
-    let changes = summary::changes(&opts.paths, opts.config.as_deref(), None)?;
+    let changes = summary::changes(&opts.paths, opts.config.as_deref(), opts.base.as_deref())?;
     let content = summary::content(report, changes);
     let scope = opts
         .scope
