@@ -184,3 +184,22 @@ fn base_and_config_reach_check_and_comment() {
     );
     assert_eq!(r.calls[1], "comment src --config connref.toml --base HEAD~1 token=set");
 }
+
+#[test]
+fn install_step_rejects_a_version_that_is_not_a_release() {
+    let f = Fixture::new();
+    f.write("runner/path", "");
+    let out = Command::new("bash")
+        .arg(manifest_dir().join("action/install.sh"))
+        .current_dir(f.path())
+        .env("INPUT_VERSION", "1.0; $(touch pwned)")
+        .env("RUNNER_TEMP", f.path().join("runner"))
+        .env("GITHUB_PATH", f.path().join("runner/path"))
+        .output()
+        .expect("bash runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("::error title=connref::the version input must be a release"), "{text}");
+    assert!(!f.path().join("pwned").exists());
+    assert_eq!(std::fs::read_to_string(f.path().join("runner/path")).unwrap_or_default(), "");
+}
