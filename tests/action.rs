@@ -199,7 +199,10 @@ fn install_step_rejects_a_version_that_is_not_a_release() {
         .expect("bash runs");
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(2), "{text}");
-    assert!(text.contains("::error title=connref::the version input must be a release"), "{text}");
+    assert!(
+        text.contains("::error title=connref::the version input must be a release"),
+        "{text}"
+    );
     assert!(!f.path().join("pwned").exists());
     assert_eq!(std::fs::read_to_string(f.path().join("runner/path")).unwrap_or_default(), "");
 }
