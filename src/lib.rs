@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod discover;
 pub mod finding;
+pub mod github;
 pub mod load;
 pub mod model;
 pub mod parse;

@@ -77,5 +77,6 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> Result<u8> {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     out.write_all(report.render(format, color).as_bytes())
         .context("cannot write the report")?;
+    super::summary::write_actions_files(&report, &opts.paths, opts.config.as_deref(), opts.base.as_deref())?;
     Ok(report.exit_code())
 }

@@ -45,6 +45,15 @@ pub struct Diff {
 }
 
 pub fn compute(opts: &Options) -> Result<Diff> {
+    match compute_if_base(opts)? {
+        Some(diff) => Ok(diff),
+        None => bail!("no base revision to compare with: give --base REV (or --staged)"),
+    }
+}
+
+/// Like `compute`, but `None` when there is no base to compare with (no `--base`, and none
+/// in the GitHub event or the pre-commit environment).
+pub fn compute_if_base(opts: &Options) -> Result<Option<Diff>> {
     let path = if opts.path.as_os_str().is_empty() {
         PathBuf::from(".")
     } else {
@@ -57,9 +66,7 @@ pub fn compute(opts: &Options) -> Result<Diff> {
         staged: opts.staged,
     };
     revisions::check_args(&spec)?;
-    let Some(spec) = spec.resolve()? else {
-        bail!("no base revision to compare with: give --base REV (or --staged)");
-    };
+    let Some(spec) = spec.resolve()? else { return Ok(None) };
     let pair = revisions::load_pair(&path, &spec, &config)?;
     let analysis = stability::analyze(&pair.base, &pair.head, &config);
     let mut findings = pair.base_problems();
@@ -68,14 +75,14 @@ pub fn compute(opts: &Options) -> Result<Diff> {
     let mut report = Report::default();
     report.add_snapshot(&pair.head);
     report.findings = findings.clone();
-    Ok(Diff {
+    Ok(Some(Diff {
         base: pair.base.label.clone(),
         head: pair.head.label.clone(),
         changes: analysis.changes,
         counts: Counts::of(&findings),
         findings,
         report,
-    })
+    }))
 }
 
 pub fn run(opts: &Options, format: DiffFormat, out: &mut dyn Write) -> Result<u8> {

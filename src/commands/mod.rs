@@ -2,9 +2,12 @@
 //! 1 findings of error severity (or a diff to apply), 2 is left to `main` for errors.
 
 pub mod check;
+#[cfg(feature = "github")]
+pub mod comment;
 pub mod diff;
 pub mod graph;
 pub mod history;
 pub mod revisions;
 pub mod rules;
 pub mod settings;
+pub mod summary;

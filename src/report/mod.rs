@@ -4,6 +4,8 @@ pub mod coverage;
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod markdown;
+pub mod sarif;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,6 +23,8 @@ pub enum Format {
     Human,
     Github,
     Json,
+    /// SARIF 2.1.0, for code-scanning upload.
+    Sarif,
 }
 
 impl Format {
@@ -142,6 +146,7 @@ impl Report {
             Format::Human => human::render(self, color),
             Format::Github => github::render(self),
             Format::Json => json::render(self),
+            Format::Sarif => sarif::render(self),
         }
     }
 }
