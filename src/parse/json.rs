@@ -373,18 +373,7 @@ impl<'a> Parser<'a> {
         self.i += 1;
         let start = self.i;
         // Fast path: no escapes, borrow the slice.
-        let rest = &self.s[self.i..];
-        let Some(at) = memchr::memchr2(b'"', b'\\', rest) else {
-            return Err(JsonError {
-                message: "unterminated string".into(),
-                offset: open,
-            });
-        };
-        if let Some(bad) = rest[..at].iter().position(|&b| b < 0x20) {
-            self.i += bad;
-            return Err(self.err("control character inside a string (escape it)"));
-        }
-        self.i += at;
+        self.i = self.string_end(open)?;
         if self.s[self.i] == b'"' {
             let s = &self.text[start..self.i];
             self.i += 1;
@@ -509,22 +498,28 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Offset of the next `"` or `\\` of the string opened at `open`; control characters on
+    /// the way are errors.
+    fn string_end(&self, open: usize) -> Result<usize, JsonError> {
+        let rest = &self.s[self.i..];
+        let at = memchr::memchr2(b'"', b'\\', rest).ok_or_else(|| JsonError {
+            message: "unterminated string".into(),
+            offset: open,
+        })?;
+        match rest[..at].iter().position(|&b| b < 0x20) {
+            Some(bad) => Err(JsonError {
+                message: "control character inside a string (escape it)".into(),
+                offset: self.i + bad,
+            }),
+            None => Ok(self.i + at),
+        }
+    }
+
     fn skip_string(&mut self) -> Result<(), JsonError> {
         let open = self.i;
         self.i += 1;
         loop {
-            let rest = &self.s[self.i..];
-            let Some(at) = memchr::memchr2(b'"', b'\\', rest) else {
-                return Err(JsonError {
-                    message: "unterminated string".into(),
-                    offset: open,
-                });
-            };
-            if let Some(bad) = rest[..at].iter().position(|&b| b < 0x20) {
-                self.i += bad;
-                return Err(self.err("control character inside a string (escape it)"));
-            }
-            self.i += at;
+            self.i = self.string_end(open)?;
             if self.s[self.i] == b'"' {
                 self.i += 1;
                 return Ok(());
