@@ -364,12 +364,17 @@ fn graph_without_identities() {
     snap!("identity_graph_no_identities", out.stdout);
 }
 
-/// The toml blocks of docs/identities.md, in order.
+/// The toml blocks of the README's identity section, in order.
 fn doc_configs() -> Vec<String> {
-    let doc = std::fs::read_to_string(manifest_dir().join("docs/identities.md")).expect("docs/identities.md");
+    let readme = std::fs::read_to_string(manifest_dir().join("README.md")).expect("README.md");
+    let start = readme
+        .find("\n## One connection reference per service identity")
+        .expect("the README has the identity section");
+    let section = &readme[start + 1..];
+    let section = &section[..section.find("\n## ").unwrap_or(section.len())];
     let mut out = Vec::new();
     let mut cur: Option<String> = None;
-    for line in doc.lines() {
+    for line in section.lines() {
         match (&mut cur, line.trim_end()) {
             (None, "```toml") => cur = Some(String::new()),
             (Some(c), "```") => {
@@ -392,7 +397,7 @@ fn docs_example_shows_each_finding() {
     assert_eq!(
         configs.len(),
         2,
-        "docs/identities.md has the identity example and the no-identity example"
+        "the README's identity section has the identity example and the no-identity example"
     );
     let refs = &[
         ("cat_reporting_dataverse", DV),

@@ -134,7 +134,7 @@ fn run_inner(opts: &Options, token: &str, out: &mut dyn Write) -> Result<u8> {
         Err(e) if e.downcast_ref::<api::ReadOnly>().is_some() => {
             // Never fail a job for the comment alone: the check step carries the verdict.
             let msg = format!(
-                "::notice title=connref::cannot comment ({}); a pull request from a fork gets a read-only token: see the two-workflow recipe in docs/github.md\n",
+                "::notice title=connref::cannot comment ({}); a pull request from a fork gets a read-only token: see the two-workflow recipe in the README\n",
                 crate::report::github::escape_data(&format!("{e}"))
             );
             out.write_all(redact(&msg, token).as_bytes())?;

@@ -9,6 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use clap::ValueEnum;
@@ -268,7 +269,7 @@ fn flows_only(
     relevant: &[&String],
     prev: &Snapshot,
     flows: &HashMap<String, FlowAt>,
-) -> Option<Vec<(FlowAt, crate::model::Flow)>> {
+) -> Option<Vec<(FlowAt, Arc<crate::model::Flow>)>> {
     let mut touched: BTreeSet<&str> = BTreeSet::new();
     for p in relevant {
         let json = p.strip_suffix(".data.xml").unwrap_or(p.as_str());
@@ -296,7 +297,7 @@ fn flows_only(
 }
 
 /// Two snapshots holding only the solutions and flows that `updates` touch, before and after.
-fn partial(prev: &Snapshot, updates: &[(FlowAt, crate::model::Flow)]) -> (Snapshot, Snapshot) {
+fn partial(prev: &Snapshot, updates: &[(FlowAt, Arc<crate::model::Flow>)]) -> (Snapshot, Snapshot) {
     let mut base = Snapshot {
         label: prev.label.clone(),
         ..Snapshot::default()

@@ -8,7 +8,7 @@ use anyhow::{Context as _, Result, bail};
 use crate::config::Config;
 use crate::finding::{Finding, Loc};
 use crate::load::git::{self, Head, Repo};
-use crate::load::{self, Reuse, worktree::WorkTree};
+use crate::load::{self, Reuse, Source, worktree::WorkTree};
 use crate::model::Snapshot;
 use crate::rules::stability::short;
 
@@ -121,18 +121,35 @@ pub fn load_pair(path: &Path, spec: &Spec, config: &Config) -> Result<Pair> {
         (Some(h), false) => Head::Commit(repo.resolve(h)?),
         (None, false) => Head::WorkTree,
     };
-    let base_sha = match (&spec.base, spec.staged) {
-        (Some(b), _) => Some(repo.resolve(b)?),
-        // `--staged` in a repository with no commit yet: everything staged is new.
-        (None, true) => repo.resolve("HEAD").ok(),
+    // `None`: nothing to compare with; `Some((rev, optional))`: an optional base may be
+    // missing (`--staged` in a repository with no commit yet: everything staged is new).
+    let base_rev = match (&spec.base, spec.staged) {
+        (Some(b), _) => Some((b.as_str(), false)),
+        (None, true) => Some(("HEAD", true)),
         (None, false) => bail!("no base revision: give --base REV"),
     };
-    // git lists the base tree and the changed paths while the head is parsed: on 2,000 flows
-    // that hides most of what the comparison adds to a plain check.
+    // git resolves the base, lists its tree and the changed paths, and fetches the changed
+    // blobs while the head is parsed: on 2,000 flows that hides most of what the comparison
+    // adds to a plain check.
     let (head, base_side) = std::thread::scope(|s| -> Result<_> {
-        let side = base_sha.as_ref().map(|sha| {
+        let side = base_rev.map(|(rev, optional)| {
             let (repo, head_kind) = (&repo, &head_kind);
-            s.spawn(move || -> Result<_> { Ok((repo.changed(sha, head_kind)?, repo.tree(sha)?)) })
+            s.spawn(move || -> Result<Option<_>> {
+                let sha = match repo.resolve(rev) {
+                    Ok(sha) => sha,
+                    Err(_) if optional => return Ok(None),
+                    Err(e) => return Err(e),
+                };
+                let changed = repo.changed(&sha, head_kind)?;
+                let tree = repo.tree(&sha)?;
+                let solution_files: Vec<&str> = changed
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|p| p.ends_with(".json") || p.ends_with(".xml"))
+                    .collect();
+                tree.prefetch(&solution_files);
+                Ok(Some((changed, tree)))
+            })
         });
         let head = match &head_kind {
             Head::Index => load::snapshot(&repo.index()?, scope, config),
@@ -140,7 +157,7 @@ pub fn load_pair(path: &Path, spec: &Spec, config: &Config) -> Result<Pair> {
             Head::WorkTree => load::snapshot(&WorkTree::open(path)?, None, config),
         };
         let side = match side {
-            Some(h) => Some(h.join().map_err(|_| anyhow::anyhow!("listing the base revision failed"))??),
+            Some(h) => h.join().map_err(|_| anyhow::anyhow!("listing the base revision failed"))??,
             None => None,
         };
         Ok((head, side))

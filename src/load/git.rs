@@ -5,7 +5,7 @@
 //! the parse. Blobs are asked for by object id, never by `rev:path`, so no path is ever parsed
 //! by git as anything but data. A revision is never checked out.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -200,6 +200,14 @@ pub fn check_rev(rev: &str) -> Result<()> {
 impl Repo {
     /// The repository that holds `path`.
     pub fn open(path: &Path) -> Result<Repo> {
+        // Looking for `.git` saves a git process on the path of every comparison; git itself
+        // answers only when there is none (GIT_DIR, or no repository at all).
+        if let Some(top) = super::worktree::repo_top(path) {
+            return Ok(Repo {
+                cat: Arc::new(CatFile::new(&top)),
+                top,
+            });
+        }
         let out = Command::new("git")
             .arg("-C")
             .arg(path)
@@ -375,7 +383,12 @@ impl Source for GitTree {
     }
 
     fn prefetch(&self, paths: &[&str]) {
-        let known: Vec<(&str, &str)> = paths.iter().filter_map(|p| self.blobs.get(*p).map(|o| (*p, o.as_str()))).collect();
+        let cached: HashSet<String> = self.cache.lock().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
+        let known: Vec<(&str, &str)> = paths
+            .iter()
+            .filter(|p| !cached.contains(**p))
+            .filter_map(|p| self.blobs.get(*p).map(|o| (*p, o.as_str())))
+            .collect();
         if known.len() < 2 {
             return;
         }

@@ -8,8 +8,8 @@ pub mod worktree;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::config::Config;
 use crate::discover::{self, RootFiles};
@@ -85,7 +85,7 @@ impl Job<'_> {
 enum Parsed {
     Manifest(usize, Option<parse::solution::Manifest>),
     Customizations(usize, parse::customizations::Customizations),
-    Flow(usize, Flow),
+    Flow(usize, Arc<Flow>),
     EnvVar(usize, crate::model::EnvVar),
     App(usize, crate::model::CanvasApp),
     Bot(usize, Vec<crate::model::BotLink>),
@@ -108,7 +108,7 @@ pub fn snapshot(source: &dyn Source, scope: Option<&str>, config: &Config) -> Sn
 /// the changed blobs at the base (plus each root's two small XML files).
 pub struct Reuse<'a> {
     changed: &'a BTreeSet<String>,
-    flows: HashMap<&'a str, &'a Flow>,
+    flows: HashMap<&'a str, &'a Arc<Flow>>,
     env_vars: HashMap<&'a str, &'a EnvVar>,
     apps: HashMap<&'a str, &'a CanvasApp>,
     bots: HashMap<&'a str, Vec<&'a BotLink>>,
@@ -166,7 +166,7 @@ impl<'a> Reuse<'a> {
             Job::Flow(i, json, data) => {
                 let f = self.flows.get(json)?;
                 let meta_path = f.meta.as_ref().map(|m| &*m.path);
-                (self.same(json) && data.is_none_or(|d| self.same(d)) && meta_path == data).then(|| Parsed::Flow(i, (*f).clone()))
+                (self.same(json) && data.is_none_or(|d| self.same(d)) && meta_path == data).then(|| Parsed::Flow(i, Arc::clone(f)))
             }
             Job::EnvVar(i, p) => self
                 .env_vars
@@ -241,7 +241,7 @@ pub fn snapshot_with(source: &dyn Source, scope: Option<&str>, config: &Config, 
 }
 
 /// Reads and parses one flow (its `.json` and optional `.json.data.xml`).
-pub fn load_flow(source: &dyn Source, json: &str, data: Option<&str>) -> Result<Flow, Vec<Finding>> {
+pub fn load_flow(source: &dyn Source, json: &str, data: Option<&str>) -> Result<Arc<Flow>, Vec<Finding>> {
     let mut out = Output {
         parsed: Vec::new(),
         problems: Vec::new(),
@@ -344,7 +344,7 @@ fn run_job(source: &dyn Source, job: &Job<'_>, out: &mut Output) {
             });
             if let Some(f) = read(json) {
                 match parse::flow::parse_body(&f) {
-                    Ok(body) => outcome.push(Ok(Parsed::Flow(i, flow(&f, body, meta)))),
+                    Ok(body) => outcome.push(Ok(Parsed::Flow(i, Arc::new(flow(&f, body, meta))))),
                     Err(e) => outcome.push(Err(parse_failure(&f, e))),
                 }
             }

@@ -27,7 +27,7 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn flows(&self) -> impl Iterator<Item = (&Solution, &Flow)> {
-        self.solutions.iter().flat_map(|s| s.flows.iter().map(move |f| (s, f)))
+        self.solutions.iter().flat_map(|s| s.flows.iter().map(move |f| (s, &**f)))
     }
 
     pub fn references(&self) -> impl Iterator<Item = (&Solution, &Reference)> {
@@ -61,7 +61,8 @@ pub struct Solution {
     /// Where a new reference would be added: the `<connectionreferences>` element, or the
     /// root of Customizations.xml when there is none.
     pub references_loc: Loc,
-    pub flows: Vec<Flow>,
+    /// Shared, so that a base snapshot reuses the head's parsed flows without copying them.
+    pub flows: Vec<Arc<Flow>>,
     pub env_vars: Vec<EnvVar>,
     pub apps: Vec<CanvasApp>,
     pub bot_links: Vec<BotLink>,
@@ -96,7 +97,7 @@ impl Solution {
     }
 
     pub fn flow(&self, id: &str) -> Option<&Flow> {
-        self.flows.iter().find(|f| f.id.eq_ignore_ascii_case(id))
+        self.flows.iter().map(|f| &**f).find(|f| f.id.eq_ignore_ascii_case(id))
     }
 }
 

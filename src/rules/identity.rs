@@ -498,7 +498,7 @@ fn busy_references(cfg: &Config, a: &Assignment<'_>) -> Vec<Finding> {
                 ),
             )
             .help(
-                "declare the service identities the flows should run as with `[[identity]]` tables in connref.toml (see docs/identities.md) and give each its own reference",
+                "declare the service identities the flows should run as with `[[identity]]` tables in connref.toml (see the section on service identities in the README) and give each its own reference",
             )
             .reference(&r.logical_name);
             Some(with_solution(f, r.solution))

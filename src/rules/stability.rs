@@ -251,7 +251,7 @@ struct Index<'a> {
 impl<'a> Index<'a> {
     fn of(s: &'a Solution) -> Self {
         Index {
-            flows: s.flows.iter().map(|f| (f.id.to_ascii_lowercase(), f)).collect(),
+            flows: s.flows.iter().map(|f| (f.id.to_ascii_lowercase(), &**f)).collect(),
             refs: s.references.iter().map(|r| (r.logical_name.to_ascii_lowercase(), r)).collect(),
         }
     }
