@@ -560,3 +560,35 @@ fn history_reports_a_flow_edited_in_place() {
         out.stdout
     );
 }
+
+#[test]
+fn step_summary_and_outputs_carry_the_change_set() {
+    let f = repo();
+    let new = ("contoso_invoicemail_outlook", "Invoice mail", "shared_office365");
+    solution(&f, "src", "Billing", "contoso", &[new, SP]);
+    flow(&f, "src", "Send invoice", A, 1, &[("shared_office365", new.0, "shared_office365")]);
+    let summary = f.path().join("summary.md");
+    let outputs = f.path().join("outputs");
+    let out = Command::new(env!("CARGO_BIN_EXE_connref"))
+        .args(["check", "--base", "HEAD", "--format", "json"])
+        .current_dir(f.path())
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_OUTPUT", &outputs)
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_EVENT_PATH")
+        .output()
+        .expect("connref runs");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary = std::fs::read_to_string(&summary).expect("summary written");
+    assert!(
+        summary.contains("| re-created | `contoso_invoicemail_outlook` | was `contoso_invoice_outlook` |"),
+        "{summary}"
+    );
+    assert_eq!(summary.matches("connref found").count(), 1, "one verdict: {summary}");
+    assert!(
+        summary.contains("`CR302`"),
+        "the change's findings are in the findings table: {summary}"
+    );
+    let outputs = std::fs::read_to_string(&outputs).expect("outputs written");
+    assert!(outputs.contains("changed=true"), "{outputs}");
+}

@@ -251,6 +251,18 @@ pub fn render_markdown(diff: &Diff) -> String {
         })
         .collect();
     table(&mut out, "Findings", &["Severity", "Code", "Location", "Message"], &findings);
+    out.push_str(&render_changes_markdown(diff));
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+/// The change tables alone, for a report that has its own verdict and findings table (the
+/// pull-request comment and the step summary).
+pub fn render_changes_markdown(diff: &Diff) -> String {
+    let r = &diff.changes.references;
+    let f = &diff.changes.flows;
+    let mut out = String::new();
     let mut refs: Vec<Vec<String>> = Vec::new();
     refs.extend(
         r.recreated

@@ -27,7 +27,7 @@ pub fn changes(paths: &[PathBuf], config: Option<&Path>, base: Option<&str>) -> 
     };
     Ok(match diff::compute_if_base(&opts)? {
         Some(d) => Changes {
-            markdown: diff::render_markdown(&d),
+            markdown: diff::render_changes_markdown(&d),
             changed: !d.changes.is_empty(),
         },
         None => Changes::default(),
