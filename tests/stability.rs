@@ -592,3 +592,14 @@ fn step_summary_and_outputs_carry_the_change_set() {
     let outputs = std::fs::read_to_string(&outputs).expect("outputs written");
     assert!(outputs.contains("changed=true"), "{outputs}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_path_that_is_not_utf8_in_a_revision_is_reported() {
+    use std::os::unix::ffi::OsStrExt;
+    let f = repo();
+    std::fs::write(f.path().join(std::ffi::OsStr::from_bytes(b"src/Workflows/caf\xe9.json")), "{}").expect("write");
+    commit(&f, "odd name");
+    let out = connref(f.path(), &["check", "--head", "HEAD", "--base", "HEAD~1", "--format", "json"]);
+    assert!(out.stdout.contains("not valid UTF-8"), "{}{}", out.stdout, out.stderr);
+}

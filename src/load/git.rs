@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result, anyhow, bail};
 
 use super::Source;
+use crate::finding::{Finding, Loc};
 
 /// The fix printed whenever a revision is missing from a shallow clone.
 pub const SHALLOW_FIX: &str = "this is a shallow clone and the base commit is not in it: fetch the history \
@@ -271,46 +272,23 @@ impl Repo {
     /// The tree of commit `sha` (already resolved).
     pub fn tree(&self, sha: &str) -> Result<GitTree> {
         let out = self.git(&["ls-tree", "-r", "-z", "--full-tree", sha])?;
-        let mut blobs = HashMap::new();
-        for rec in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-            // `<mode> SP <type> SP <object> TAB <file>`
-            let Some(tab) = rec.iter().position(|&b| b == b'\t') else {
-                continue;
-            };
-            let meta = String::from_utf8_lossy(&rec[..tab]);
-            let mut m = meta.split(' ');
-            let (Some(_), Some("blob"), Some(oid)) = (m.next(), m.next(), m.next()) else {
-                continue;
-            };
-            if let Ok(path) = std::str::from_utf8(&rec[tab + 1..]) {
-                blobs.insert(path.to_owned(), oid.to_owned());
-            }
-        }
-        Ok(GitTree::new(sha.to_owned(), blobs, self.cat.clone()))
+        // `<mode> SP <type> SP <object> TAB <file>`
+        let listing = listing(&out, |m| match m {
+            [_, "blob", oid] => Some(oid),
+            _ => None,
+        });
+        Ok(GitTree::new(sha.to_owned(), listing.blobs, self.cat.clone()).with_problems(listing.problems))
     }
 
     /// The index (stage 0 entries; in a conflict, "ours").
     pub fn index(&self) -> Result<GitTree> {
         let out = self.git(&["ls-files", "-s", "-z"])?;
-        let mut blobs = HashMap::new();
-        for rec in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-            // `<mode> SP <object> SP <stage> TAB <file>`
-            let Some(tab) = rec.iter().position(|&b| b == b'\t') else {
-                continue;
-            };
-            let meta = String::from_utf8_lossy(&rec[..tab]);
-            let mut m = meta.split(' ');
-            let (Some(mode), Some(oid), Some(stage)) = (m.next(), m.next(), m.next()) else {
-                continue;
-            };
-            if mode == "160000" || !(stage == "0" || stage == "2") {
-                continue;
-            }
-            if let Ok(path) = std::str::from_utf8(&rec[tab + 1..]) {
-                blobs.insert(path.to_owned(), oid.to_owned());
-            }
-        }
-        Ok(GitTree::new("index".into(), blobs, self.cat.clone()))
+        // `<mode> SP <object> SP <stage> TAB <file>`; submodules (160000) hold no blob.
+        let listing = listing(&out, |m| match m {
+            [mode, oid, "0" | "2"] if *mode != "160000" => Some(oid),
+            _ => None,
+        });
+        Ok(GitTree::new("index".into(), listing.blobs, self.cat.clone()).with_problems(listing.problems))
     }
 
     /// Paths that differ between commit `base` and `head` (both sides' names).
@@ -348,19 +326,65 @@ pub fn split_z(out: &[u8]) -> BTreeSet<String> {
 pub struct GitTree {
     label: String,
     files: Vec<String>,
+    /// Paths git lists that are not UTF-8, reported rather than skipped.
+    problems: Vec<Finding>,
     blobs: HashMap<String, String>,
     cat: Arc<CatFile>,
     /// Blobs read ahead by `prefetch`, taken out by `read`.
     cache: Mutex<HashMap<String, io::Result<Vec<u8>>>>,
 }
 
+/// The blobs of a `-z` listing (`ls-tree` or `ls-files -s`): `object` picks the object id out
+/// of the space-separated fields before the tab, or skips the record.
+struct Listing {
+    blobs: HashMap<String, String>,
+    problems: Vec<Finding>,
+}
+
+fn listing<'a>(out: &'a [u8], object: impl for<'m> Fn(&'m [&'a str]) -> Option<&'m &'a str>) -> Listing {
+    let mut l = Listing {
+        blobs: HashMap::new(),
+        problems: Vec::new(),
+    };
+    for rec in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        let Some(tab) = rec.iter().position(|&b| b == b'\t') else {
+            continue;
+        };
+        let Ok(meta) = std::str::from_utf8(&rec[..tab]) else { continue };
+        let fields: Vec<&str> = meta.split(' ').collect();
+        let Some(oid) = object(&fields) else { continue };
+        match std::str::from_utf8(&rec[tab + 1..]) {
+            Ok(path) => {
+                l.blobs.insert(path.to_owned(), (*oid).to_owned());
+            }
+            Err(_) => {
+                let lossy = String::from_utf8_lossy(&rec[tab + 1..]).into_owned();
+                if lossy.ends_with(".json") || lossy.ends_with(".xml") {
+                    l.problems.push(super::cr900(
+                        Loc::file(&lossy),
+                        "the path is not valid UTF-8, so connref cannot report on it: rename the file",
+                    ));
+                }
+            }
+        }
+    }
+    l
+}
+
 impl GitTree {
+    /// Problems met while listing the tree, reported with the snapshot's findings.
+    pub fn with_problems(mut self, problems: Vec<Finding>) -> Self {
+        self.problems = problems;
+        self
+    }
+
     pub fn new(label: String, blobs: HashMap<String, String>, cat: Arc<CatFile>) -> Self {
         let mut files: Vec<String> = blobs.keys().cloned().collect();
         files.sort();
         GitTree {
             label,
             files,
+            problems: Vec::new(),
             blobs,
             cat,
             cache: Mutex::new(HashMap::new()),
@@ -376,6 +400,10 @@ impl GitTree {
 impl Source for GitTree {
     fn label(&self) -> String {
         self.label.clone()
+    }
+
+    fn listing_problems(&self) -> Vec<Finding> {
+        self.problems.clone()
     }
 
     fn files(&self) -> &[String] {
