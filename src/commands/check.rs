@@ -12,16 +12,24 @@ use crate::rules::{self, Context, stability};
 
 use super::revisions::{self, Spec};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct Options {
     pub paths: Vec<PathBuf>,
+    /// Read this config instead of the connref.toml found above PATH.
+    #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Output format (default: github inside GitHub Actions, else human).
+    #[arg(long, value_enum)]
     pub format: Option<Format>,
-    /// Compare with this revision (stability rules CR301–CR307).
+    /// Also compare with this revision and report stability breaks (CR301–CR307). Default: the
+    /// base of the GitHub Actions event, or PRE_COMMIT_FROM_REF; otherwise no comparison.
+    #[arg(long, value_name = "REV", allow_hyphen_values = true)]
     pub base: Option<String>,
-    /// Compare two revisions: the head is read from git, the working tree is not touched.
+    /// Check this revision instead of the working tree (which is not touched).
+    #[arg(long, value_name = "REV", allow_hyphen_values = true)]
     pub head: Option<String>,
-    /// Compare the index with HEAD (or `base`).
+    /// Check the index (what `git commit` would record) against HEAD.
+    #[arg(long, conflicts_with = "head")]
     pub staged: bool,
 }
 

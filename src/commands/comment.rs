@@ -9,21 +9,41 @@ use anyhow::{Context as _, Result, bail};
 use super::{check, summary};
 use crate::github::{self, Action, EventTarget, api};
 
-#[derive(Debug, Clone, Default)]
+/// Each flag overrides its environment variable.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct Options {
     pub paths: Vec<PathBuf>,
+    /// Read this config instead of the connref.toml found above PATH.
+    #[arg(long)]
     pub config: Option<PathBuf>,
     /// Base revision of the change set (default: from the event, as for `check`).
+    #[arg(long)]
     pub base: Option<String>,
-    /// Flags; each overrides its environment variable.
+    /// Token (default: $GITHUB_TOKEN).
+    #[arg(long)]
     pub token: Option<String>,
+    /// OWNER/NAME (default: $GITHUB_REPOSITORY).
+    #[arg(long)]
     pub repo: Option<String>,
+    /// Pull-request number (default: from the event at $GITHUB_EVENT_PATH).
+    #[arg(long)]
     pub pr: Option<u64>,
+    /// Event payload (default: $GITHUB_EVENT_PATH).
+    #[arg(long)]
     pub event: Option<PathBuf>,
+    /// REST API root (default: $GITHUB_API_URL, else https://api.github.com).
+    #[arg(long)]
     pub api_url: Option<String>,
+    /// Comment scope (default: workflow/job), so that two jobs keep two comments.
+    #[arg(long)]
     pub scope: Option<String>,
+    /// Print the body and call nothing.
+    #[arg(long)]
     pub dry_run: bool,
+    /// First wait before a retry, in milliseconds (doubles each time).
+    #[arg(long, default_value_t = 1000, hide = true)]
     pub backoff_ms: u64,
+    #[arg(long, default_value_t = 3, hide = true)]
     pub retries: u32,
 }
 

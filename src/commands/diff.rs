@@ -14,12 +14,21 @@ use crate::finding::{Counts, Finding, Severity};
 use crate::report::{Report, json::JsonFinding, plural};
 use crate::rules::{self, stability};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct Options {
+    #[arg(default_value = ".")]
     pub path: PathBuf,
+    /// The base revision (default: from the GitHub Actions event or pre-commit).
+    #[arg(long, value_name = "REV", allow_hyphen_values = true)]
     pub base: Option<String>,
+    /// The head revision (default: the working tree).
+    #[arg(long, value_name = "REV", allow_hyphen_values = true)]
     pub head: Option<String>,
+    /// Compare the index with HEAD.
+    #[arg(long, conflicts_with = "head")]
     pub staged: bool,
+    /// Read this config instead of the connref.toml found above PATH.
+    #[arg(long)]
     pub config: Option<PathBuf>,
 }
 

@@ -26,10 +26,14 @@ pub enum GraphFormat {
     Json,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Options {
     pub path: Option<PathBuf>,
+    /// Read this config instead of the connref.toml found above PATH.
+    #[arg(long)]
     pub config: Option<PathBuf>,
+    /// `mermaid` renders in GitHub comments and READMEs; `dot` is for Graphviz.
+    #[arg(long, value_enum, default_value = "mermaid")]
     pub format: GraphFormat,
 }
 

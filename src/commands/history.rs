@@ -23,10 +23,15 @@ use crate::model::Snapshot;
 use crate::report::json::JsonFinding;
 use crate::rules::{self, stability};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct Options {
+    #[arg(default_value = ".")]
     pub path: PathBuf,
+    /// Start after this revision (excluded, as in `git log REV..HEAD`); default: the root commit.
+    #[arg(long, value_name = "REV", allow_hyphen_values = true)]
     pub since: Option<String>,
+    /// Read this config instead of the connref.toml found above PATH.
+    #[arg(long)]
     pub config: Option<PathBuf>,
 }
 

@@ -21,14 +21,27 @@ use crate::report::plural;
 use crate::rules::list;
 use edit::{Placeholder, Style, Want, WantReference};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct Options {
+    /// The folder to work on (default: the current folder).
     pub path: Option<PathBuf>,
+    /// Read this config instead of the connref.toml found above PATH.
+    #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Environments to create or update; empty means every environment that has a file.
+    /// An environment to create or update; repeat it, or separate names with commas.
+    /// Matched to existing environment names without regard to case. Default: every
+    /// environment that already has a settings file.
+    #[arg(long = "env", value_name = "NAME", value_delimiter = ',')]
     pub envs: Vec<String>,
+    /// Write the files (atomically) instead of printing the diff.
+    #[arg(long)]
     pub write: bool,
+    /// Remove entries that the solution does not define.
+    #[arg(long)]
     pub prune: bool,
+    /// The value of new entries: `""`, or a pipeline token such as
+    /// `#{connectionreference.<name>}#`.
+    #[arg(long, value_enum, default_value = "empty")]
     pub placeholder: Placeholder,
 }
 
