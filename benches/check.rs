@@ -1,5 +1,7 @@
-//! `connref check` on 2,000 flows / 400 references against `grep -r` on the same tree.
-//! Prints the ratio; issue 2 wants it below 2.
+//! `connref check` against `grep -r -c connectionReferenceLogicalName --exclude-dir=.git` on the
+//! same tree: 2,000 flows (four solutions of 500) and 200 flows (one solution, the pre-commit
+//! case where process start and discovery weigh most). Flows have the sizes of the real exports
+//! in shared/corpus. Prints medians of interleaved runs, the ratios and connref's peak RSS.
 
 mod common;
 use common::*;
@@ -7,27 +9,38 @@ use common::*;
 use std::process::Command;
 
 fn main() {
-    let repo = generate(2000, 400);
-    let dir = repo.path().to_path_buf();
-    let (check, grep) = time_pair(
-        11,
-        || {
-            let mut c = Command::new(connref());
-            c.args(["check", "--format", "json"]).current_dir(&dir);
-            c
-        },
-        || {
-            let mut c = Command::new("grep");
-            c.args(["-r", "connectionReferenceLogicalName", "."]).current_dir(&dir);
-            c
-        },
-    );
-    println!(
-        "check on {} flows / {} references: {} ; grep -r: {} ; ratio {:.2} (target < 2)",
-        repo.flows,
-        repo.references,
-        ms(check),
-        ms(grep),
-        check.as_secs_f64() / grep.as_secs_f64()
-    );
+    serve_measurement();
+    // For profiling: `KEEP=1 cargo bench --bench check` leaves the 2,000-flow repository.
+    if std::env::var_os("KEEP").is_some() {
+        let repo = generate(2000, 400);
+        println!("check repo: {}", repo.dir.keep().display());
+        return;
+    }
+    for (flows, refs, runs, targets) in [(2000, 400, 15, "ratio ≤ 1.5, RSS ≤ 48 MiB"), (200, 40, 31, "ratio ≤ 1.2")] {
+        let repo = generate(flows, refs);
+        let dir = repo.path().to_path_buf();
+        let (check, grep) = time_pair(
+            runs,
+            || {
+                let mut c = Command::new(connref());
+                c.args(["check", "--format", "json"]).current_dir(&dir);
+                c
+            },
+            || {
+                let mut c = Command::new("grep");
+                c.args(["-r", "-c", "connectionReferenceLogicalName", "--exclude-dir=.git", "."])
+                    .current_dir(&dir);
+                c
+            },
+        );
+        println!(
+            "check, {flows} flows ({:.1} MB without .git): {} (peak RSS {}) ; grep -r -c: {} ; ratio {:.2} ({targets}) ; load {}",
+            repo.tree_bytes() as f64 / 1e6,
+            ms(check.wall),
+            mib(check.max_rss_kib),
+            ms(grep.wall),
+            check.wall.as_secs_f64() / grep.wall.as_secs_f64(),
+            load()
+        );
+    }
 }

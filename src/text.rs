@@ -73,44 +73,69 @@ fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, DecodeError> 
     })
 }
 
-/// Byte offsets of line starts, for offset → (line, column).
+/// Offset → (line, column) for one text, in memory that does not grow with its lines: the
+/// number of line breaks before every `BLOCK`-th byte, the rest counted on demand. Every file
+/// gets an index, and a full table of line starts (8 bytes a line, about a fifth of a pretty
+/// flow's size) was the largest allocation after the texts themselves.
 #[derive(Debug, Clone, Default)]
 pub struct LineIndex {
-    starts: Vec<usize>,
+    /// `breaks[k]`: line breaks in `text[..k * BLOCK]`.
+    breaks: Vec<u32>,
+}
+
+const BLOCK: usize = 4096;
+
+fn count_breaks(bytes: &[u8]) -> usize {
+    // A plain filter-count over a short slice vectorises well; memchr_iter would stop at
+    // every match.
+    bytes.iter().filter(|&&b| b == b'\n').count()
 }
 
 impl LineIndex {
     pub fn new(text: &str) -> Self {
-        // Pretty-printed flows run about 40 bytes a line; reserving avoids regrowing.
-        let mut starts = Vec::with_capacity(text.len() / 32 + 1);
-        starts.push(0);
-        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
-        LineIndex { starts }
+        let bytes = text.as_bytes();
+        let mut breaks = Vec::with_capacity(bytes.len() / BLOCK + 1);
+        let mut seen = 0usize;
+        breaks.push(0);
+        for chunk in bytes.chunks(BLOCK) {
+            seen += count_breaks(chunk);
+            // Texts over 4 billion lines would need a wider counter; saturating keeps the
+            // arithmetic defined.
+            breaks.push(u32::try_from(seen).unwrap_or(u32::MAX));
+        }
+        LineIndex { breaks }
     }
 
     /// 1-based line and character column of a byte offset (clamped to the text).
     pub fn line_col(&self, text: &str, offset: usize) -> (u32, u32) {
         let offset = offset.min(text.len());
-        let line = self.starts.partition_point(|&s| s <= offset) - 1;
-        let start = self.starts[line];
+        let bytes = text.as_bytes();
+        let block = (offset / BLOCK).min(self.breaks.len().saturating_sub(1));
+        let before = self.breaks.get(block).copied().unwrap_or(0) as usize;
+        let line = before + count_breaks(&bytes[block * BLOCK..offset]);
+        let start = line_start(bytes, offset);
         // Counting non-continuation bytes counts chars without decoding; minified flows put
         // a whole megabyte on one line, so this must stay a tight loop.
-        let col = text.as_bytes()[start..offset].iter().filter(|&&b| (b & 0xC0) != 0x80).count();
-        (line as u32 + 1, col as u32 + 1)
+        let col = bytes[start..offset].iter().filter(|&&b| (b & 0xC0) != 0x80).count();
+        (u32::try_from(line + 1).unwrap_or(u32::MAX), u32::try_from(col + 1).unwrap_or(u32::MAX))
     }
 
     /// Byte range of the line that holds `offset`, without its line ending.
     pub fn line_range(&self, text: &str, offset: usize) -> std::ops::Range<usize> {
         let offset = offset.min(text.len());
-        let line = self.starts.partition_point(|&s| s <= offset) - 1;
-        let start = self.starts[line];
-        let mut end = self.starts.get(line + 1).copied().unwrap_or(text.len());
         let bytes = text.as_bytes();
+        let start = line_start(bytes, offset);
+        let mut end = memchr::memchr(b'\n', &bytes[offset..]).map_or(bytes.len(), |i| offset + i);
         while end > start && matches!(bytes[end - 1], b'\n' | b'\r') {
             end -= 1;
         }
         start..end
     }
+}
+
+/// Offset of the first byte of the line that holds `offset`.
+fn line_start(bytes: &[u8], offset: usize) -> usize {
+    memchr::memrchr(b'\n', &bytes[..offset]).map_or(0, |i| i + 1)
 }
 
 /// A decoded source file with its path as reported (repository-relative, `/`-separated).
@@ -183,5 +208,28 @@ mod tests {
         let x = text.find('x').unwrap();
         assert_eq!(idx.line_col(text, x), (3, 3));
         assert_eq!(&text[idx.line_range(text, 4)], "bé");
+        assert_eq!(&text[idx.line_range(text, 0)], "a");
+        assert_eq!(&text[idx.line_range(text, text.len())], "  x");
+        assert_eq!(idx.line_col(text, text.len()), (3, 4));
+    }
+
+    #[test]
+    fn lines_are_counted_across_blocks() {
+        // Lines of varying length so that block boundaries fall inside lines and on breaks.
+        let mut text = String::new();
+        let mut expected = Vec::new();
+        for n in 0..3000 {
+            expected.push((text.len(), n + 1));
+            text.push_str(&"é".repeat(n % 7));
+            text.push_str(&"x".repeat(n % 13));
+            text.push('\n');
+        }
+        let idx = LineIndex::new(&text);
+        for (offset, line) in expected {
+            assert_eq!(idx.line_col(&text, offset), (line as u32, 1), "offset {offset}");
+        }
+        let last = text.len() - 1;
+        assert_eq!(idx.line_col(&text, last).0, 3000);
+        assert_eq!(idx.line_col(&text, last + 1), (3001, 1));
     }
 }
