@@ -38,7 +38,7 @@ fn annotation(f: &Finding) -> String {
         escape_property(&f.loc.path),
         f.loc.line,
         f.loc.column,
-        escape_property(f.code),
+        escape_property(f.code()),
         escape_data(&message)
     )
 }
@@ -62,7 +62,12 @@ pub fn render(report: &Report) -> String {
         for f in &report.findings {
             out.push_str(&format!(
                 "{}:{}:{}: {}[{}] {}\n",
-                f.loc.path, f.loc.line, f.loc.column, f.severity, f.code, f.message
+                f.loc.path,
+                f.loc.line,
+                f.loc.column,
+                f.severity,
+                f.code(),
+                f.message
             ));
         }
     }

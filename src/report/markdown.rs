@@ -84,7 +84,7 @@ fn row(f: &Finding) -> String {
     format!(
         "| {} | {} | {} | {message} |\n",
         icon(f.severity),
-        code(f.code),
+        code(f.code()),
         code(&format!("{}:{}:{}", f.loc.path, f.loc.line, f.loc.column))
     )
 }
@@ -121,6 +121,7 @@ pub fn findings(report: &Report) -> String {
 mod tests {
     use super::*;
     use crate::finding::Loc;
+    use crate::rules::registry;
 
     #[test]
     fn names_cannot_render() {
@@ -135,7 +136,7 @@ mod tests {
 
     #[test]
     fn long_lists_fold() {
-        let f = |i: u32| Finding::new("CR101", Loc::file(&format!("f{i}.xml")), format!("m{i}"));
+        let f = |i: u32| Finding::new(&registry::CR101, Loc::file(&format!("f{i}.xml")), format!("m{i}"));
         let report = Report {
             findings: (0..25).map(f).collect(),
             ..Report::default()
