@@ -377,7 +377,7 @@ pub fn render_human(diff: &Diff) -> String {
         out.push_str("  no change to connection references or flows\n");
     }
     out.push('\n');
-    out.push_str(&crate::report::human::render(&diff.report, false));
+    out.push_str(&crate::report::human::render(&diff.report, &crate::report::View::default()));
     out
 }
 
