@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{Context, list};
 use crate::config::{Config, Identity};
 use crate::finding::{Finding, Loc, code_span};
+use crate::model::settings::literal_id;
 use crate::model::{Binding, Flow, Reference, Snapshot, Solution, connector};
 use crate::rules::registry;
 
@@ -196,13 +197,6 @@ pub fn flow_loc(snapshot: &Snapshot, flow: &Flow) -> Loc {
     meta_name.unwrap_or_else(|| Loc::file(&flow.path))
 }
 
-/// Pipeline tokens and blanks stand for no connection yet.
-fn literal_connection(id: &str) -> Option<String> {
-    let id = id.trim();
-    let token = id.is_empty() || id.contains("#{") || id.contains("$(") || id.contains("{{") || id.starts_with("__");
-    (!token).then(|| id.to_ascii_lowercase())
-}
-
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let a = assign(ctx.snapshot, ctx.config);
     let mut out = Vec::new();
@@ -332,7 +326,7 @@ fn identities_share_connection(snapshot: &Snapshot, cfg: &Config) -> Vec<Finding
     let mut out = Vec::new();
     for file in &snapshot.settings {
         for r in &file.references {
-            let Some(id) = r.connection_id.as_deref().and_then(literal_connection) else {
+            let Some(id) = literal_id(r.connection_id.as_deref()) else {
                 continue;
             };
             let Some(identity) = reference_identity(cfg, &r.logical_name) else {
@@ -439,7 +433,7 @@ fn foreign_connections(snapshot: &Snapshot, cfg: &Config) -> Vec<Finding> {
     let mut out = Vec::new();
     for file in &snapshot.settings {
         for r in &file.references {
-            let Some(conn) = r.connection_id.as_deref().filter(|c| literal_connection(c).is_some()) else {
+            let Some(conn) = r.connection_id.as_deref().filter(|c| literal_id(Some(c)).is_some()) else {
                 continue;
             };
             let Some(own) = reference_identity(cfg, &r.logical_name) else {
@@ -453,7 +447,7 @@ fn foreign_connections(snapshot: &Snapshot, cfg: &Config) -> Vec<Finding> {
                 .connections
                 .iter()
                 .filter(|(env, _)| env.eq_ignore_ascii_case(&file.environment))
-                .flat_map(|(_, ids)| ids.iter().map(|i| format!("{i}", i = code_span(i))))
+                .flat_map(|(_, ids)| ids.iter().map(|i| code_span(i).to_string()))
                 .collect::<Vec<_>>();
             let hint = if mine.is_empty() {
                 String::new()
@@ -610,6 +604,25 @@ prod = ["conn-wri"]
             ],
         );
         assert_eq!(codes(&s, &c), []);
+        // Two identities on the same pipeline token or placeholder are bound to nothing yet:
+        // the one classification CR402 uses says so (a token, `TODO`), so no CR203.
+        for unbound in [
+            "${CONN}",
+            "$(Conn)",
+            "{{ conn }}",
+            "__Conn__",
+            "TODO",
+            "00000000-0000-0000-0000-000000000000",
+        ] {
+            let s = settings(
+                "Prod",
+                vec![
+                    entry("cat_reporting_dataverse", unbound, 3),
+                    entry("cat_writer_dataverse", unbound, 8),
+                ],
+            );
+            assert_eq!(codes(&s, &c), [], "{unbound}");
+        }
     }
 
     #[test]

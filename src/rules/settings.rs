@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{Context, list};
 use crate::finding::{Finding, Loc, Severity, code_span};
-use crate::model::settings::{Binding, SettingsFile, classify};
+use crate::model::settings::{Binding, SettingsFile, classify, literal_id};
 use crate::model::{Snapshot, Solution, connector};
 use crate::rules::registry::{self, Rule};
 
@@ -373,10 +373,8 @@ fn reused(snapshot: &Snapshot, out: &mut Vec<Finding>) {
     let mut by_id: BTreeMap<String, Vec<Use<'_>>> = BTreeMap::new();
     for file in snapshot.settings.iter().filter(|f| !f.invalid) {
         for e in &file.references {
-            if let (Some(id), Some(loc)) = (&e.connection_id, &e.connection_id_loc)
-                && classify(Some(id)) == Binding::Bound
-            {
-                by_id.entry(id.trim().to_ascii_lowercase()).or_default().push(Use {
+            if let (Some(id), Some(loc)) = (literal_id(e.connection_id.as_deref()), &e.connection_id_loc) {
+                by_id.entry(id).or_default().push(Use {
                     file,
                     name: &e.logical_name,
                     loc,
