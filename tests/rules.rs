@@ -114,6 +114,30 @@ fn cr102_foreign_prefix() {
     assert!(check(&f).1.is_empty());
 }
 
+/// A publisher whose CustomizationPrefix ends in `_`: its names are `pre__<rest>`.
+fn underscore_prefix(name: &str) -> Fixture {
+    let f = Fixture::new();
+    solution(&f, "", "Billing", "pre_", &[(name, "Invoice approval", "shared_office365")]);
+    flow(&f, "", "Send invoice", G1, 1, &[("k", name, "shared_office365")]);
+    f
+}
+
+#[test]
+fn publisher_prefix_ending_in_underscore() {
+    // Near miss: a good name under the prefix `pre_` is clean (no CR102 for `pre` vs `pre_`).
+    assert!(check(&underscore_prefix("pre__invoiceapproval_outlook")).1.is_empty());
+    // A platform-generated name under it is CR104 (not CR101), and the suggestion keeps `pre__`.
+    let f = underscore_prefix("pre__sharedoffice365_87e06");
+    assert_eq!(codes(&check(&f).1), ["CR104"]);
+    assert!(help_of(&f).contains("`pre__invoiceapproval_outlook`"), "{}", help_of(&f));
+    // Firing: another publisher's prefix is still CR102, and its help names the right start.
+    let f = underscore_prefix("new_invoiceapproval_outlook");
+    let (_, findings) = check(&f);
+    assert_eq!(codes(&findings), ["CR102"]);
+    assert!(findings[0]["message"].as_str().unwrap_or_default().contains("has the prefix `new`"));
+    assert!(help_of(&f).contains("starts with `pre__`"), "{}", help_of(&f));
+}
+
 #[test]
 fn cr103_connector_segment_names_another_connector() {
     let (_, findings) = check(&one_ref("contoso_billing_sharepoint", "shared_office365"));
