@@ -252,11 +252,36 @@ fn undefined(ctx: &Context<'_>, s: &Solution, f: &Flow, logical_name: &str, loc:
             code_span(&s.unique_name)
         ));
     }
-    let listed = s
+    let listing = s
         .missing_references
         .iter()
-        .any(|m| m.logical_name.eq_ignore_ascii_case(logical_name));
-    let note = if listed {
+        .find(|m| m.logical_name.eq_ignore_ascii_case(logical_name));
+    if let Some(dep) = listing.and_then(|m| m.solution.as_ref()) {
+        // A declared dependency: the reference ships in another solution that the target
+        // environment must have (extensions of a core solution do this on purpose).
+        let version = dep.version.as_deref().map(|v| format!(" {v}")).unwrap_or_default();
+        return on(
+            s,
+            f,
+            &registry::CR502,
+            loc.clone(),
+            format!(
+                "flow {} is bound to {logical_name}, which solution {} does not define: Solution.xml declares it a dependency on solution {}{version}",
+                code_span(&f.name),
+                code_span(&s.unique_name),
+                code_span(&dep.unique_name),
+                logical_name = code_span(logical_name)
+            ),
+        )
+        .severity(Severity::Warning)
+        .reference(logical_name)
+        .help(format!(
+            "install solution {}{version} (or later) in every environment before importing {}",
+            code_span(&dep.unique_name),
+            code_span(&s.unique_name)
+        ));
+    }
+    let note = if listing.is_some() {
         " (it is only listed under MissingDependencies in Solution.xml)"
     } else {
         ""

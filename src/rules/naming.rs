@@ -419,7 +419,10 @@ mod tests {
         assert_eq!(split_prefix("pre__billing_sql", Some("pre_")), (Some("pre_"), "billing_sql"));
         assert_eq!(split_prefix("PRE__billing_sql", Some("pre_")), (Some("PRE_"), "billing_sql"));
         assert_eq!(split_prefix("pre_billing_sql", Some("pre_")), (Some("pre"), "billing_sql"));
-        assert_eq!(split_prefix("contoso_billing_sql", Some("contoso")), (Some("contoso"), "billing_sql"));
+        assert_eq!(
+            split_prefix("contoso_billing_sql", Some("contoso")),
+            (Some("contoso"), "billing_sql")
+        );
         assert_eq!(split_prefix("new_x", Some("contoso")), (Some("new"), "x"));
         assert_eq!(split_prefix("é_x", Some("e")), (Some("é"), "x"));
         assert_eq!(split_prefix("plain", None), (None, "plain"));
