@@ -326,5 +326,7 @@ pub fn run(opts: &Options, format: HistoryFormat, out: &mut dyn Write) -> Result
     out.write_all(crate::report::history::render(&h, format).as_bytes())
         .context("cannot write the history")?;
     // As `diff`: an error event in the range is a failure of the range.
-    Ok(u8::from(h.events.iter().any(|e| e.finding.severity == crate::finding::Severity::Error)))
+    Ok(u8::from(
+        h.events.iter().any(|e| e.finding.severity == crate::finding::Severity::Error),
+    ))
 }

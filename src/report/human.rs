@@ -64,11 +64,7 @@ fn group<'a>(report: &'a Report, f: &'a Finding, path: &'a str) -> Group<'a> {
                     .annotation(AnnotationKind::Primary.span(start..end)),
             )
         }
-        None => title.element(
-            Origin::path(path)
-                .line(f.loc.line as usize)
-                .char_column(f.loc.column as usize),
-        ),
+        None => title.element(Origin::path(path).line(f.loc.line as usize).char_column(f.loc.column as usize)),
     };
     if let Some(help) = &f.help {
         group = group.element(Level::HELP.message(help.as_str()));
