@@ -2,7 +2,7 @@
 
 use super::Context;
 use crate::config::Config;
-use crate::finding::Finding;
+use crate::finding::{Finding, code_span};
 use crate::model::connector;
 use crate::model::{MAX_LOGICAL_NAME_CHARS, Reference, Solution};
 use crate::rules::registry;
@@ -288,15 +288,17 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
     };
     if let (true, Some(e)) = (prefix_differs, expected) {
         let what = match actual_prefix {
-            Some(a) => format!("has the prefix `{a}`"),
+            Some(a) => format!("has the prefix {a}", a = code_span(a)),
             None => "has no publisher prefix".to_owned(),
         };
         out.push(
             finding(
                 &registry::CR102,
                 format!(
-                    "reference `{name}` {what}, but the publisher prefix of solution `{}` is `{e}`",
-                    s.unique_name
+                    "reference {name} {what}, but the publisher prefix of solution {} is {e}",
+                    code_span(&s.unique_name),
+                    name = code_span(name),
+                    e = code_span(e)
                 ),
             )
             .help(format!(
@@ -317,11 +319,11 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
         let display = r
             .display_name
             .as_deref()
-            .map(|d| format!(" (display name `{d}`)"))
+            .map(|d| format!(" (display name {d})", d = code_span(d)))
             .unwrap_or_default();
         out.push(
-            finding(&registry::CR104, format!("reference `{name}`{display} has {why} that does not say what it is for"))
-                .help(format!("name it after its purpose, e.g. `{suggestion}`; once shipped, a name cannot change: keep it, give it a clear display name and add it to `ignore` in connref.toml")),
+            finding(&registry::CR104, format!("reference {name}{display} has {why} that does not say what it is for", name = code_span(name)))
+                .help(format!("name it after its purpose, e.g. {suggestion}; once shipped, a name cannot change: keep it, give it a clear display name and add it to `ignore` in connref.toml", suggestion = code_span(&suggestion))),
         );
         return out;
     }
@@ -350,18 +352,20 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
             finding(
                 &registry::CR103,
                 format!(
-                    "reference `{name}` says `{segment}` (shared_{other}), but its connector is `{}`",
-                    api.unwrap_or_default()
+                    "reference {name} says {segment} (shared_{other}), but its connector is {}",
+                    code_span(api.unwrap_or_default()),
+                    name = code_span(name),
+                    segment = code_span(segment)
                 ),
             )
             .help(format!(
-                "end the name with the connector it binds, e.g. `{}`",
-                render(
+                "end the name with the connector it binds, e.g. {}",
+                code_span(&render(
                     cfg.naming.template(),
                     &publisher,
                     &suggested_purpose(r, s, &words, purposes),
                     &short
-                )
+                ))
             )),
         );
         return out;
@@ -378,9 +382,17 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
     out.push(
         finding(
             &registry::CR101,
-            format!("reference `{name}` does not follow the naming template `{}`", cfg.naming.template()),
+            format!(
+                "reference {name} does not follow the naming template {}",
+                code_span(cfg.naming.template()),
+                name = code_span(name)
+            ),
         )
-        .help(format!("name it like `{suggestion}` (connector `{short}`{purposes_note})")),
+        .help(format!(
+            "name it like {suggestion} (connector {short}{purposes_note})",
+            suggestion = code_span(&suggestion),
+            short = code_span(&short)
+        )),
     );
     out
 }
