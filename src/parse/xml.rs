@@ -266,7 +266,7 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
                 }
             }
             Event::Eof => break,
-            Event::Decl(_) if before != text.starts_with('\u{feff}').then_some(3).unwrap_or(0) => {
+            Event::Decl(_) if before != text.len() - text.trim_start_matches('\u{feff}').len() => {
                 return Err(XmlError {
                     message: "an XML declaration (`<?xml …?>`) is allowed only at the very start of the file".into(),
                     offset: before,
