@@ -18,7 +18,11 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let lookup = |s: &Solution, name: &str| by_name.get(&(std::ptr::from_ref(s), name.to_ascii_lowercase())).copied();
     for (s, f) in ctx.snapshot.flows() {
         for e in &f.entries {
+            let start = out.len();
             entry(ctx, s, f, e, &lookup, &mut out);
+            for finding in &mut out[start..] {
+                finding.detail = Some(e.key.clone());
+            }
         }
         let keys: HashSet<&str> = f.entries.iter().map(|e| e.key.as_str()).collect();
         for h in f.hosts.iter().filter(|h| !keys.contains(h.key.as_str())) {
@@ -38,7 +42,8 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
                     "declare {} under `properties.connectionReferences`, or change the action to one of: {}",
                     code_span(&h.key),
                     list(&f.entries.iter().map(|e| format!("`{}`", e.key)).collect::<Vec<_>>())
-                )),
+                ))
+                .detail(&h.key),
             );
         }
         match &f.meta {
@@ -252,11 +257,36 @@ fn undefined(ctx: &Context<'_>, s: &Solution, f: &Flow, logical_name: &str, loc:
             code_span(&s.unique_name)
         ));
     }
-    let listed = s
+    let listing = s
         .missing_references
         .iter()
-        .any(|m| m.logical_name.eq_ignore_ascii_case(logical_name));
-    let note = if listed {
+        .find(|m| m.logical_name.eq_ignore_ascii_case(logical_name));
+    if let Some(dep) = listing.and_then(|m| m.solution.as_ref()) {
+        // A declared dependency: the reference ships in another solution that the target
+        // environment must have (extensions of a core solution do this on purpose).
+        let version = dep.version.as_deref().map(|v| format!(" {v}")).unwrap_or_default();
+        return on(
+            s,
+            f,
+            &registry::CR502,
+            loc.clone(),
+            format!(
+                "flow {} is bound to {logical_name}, which solution {} does not define: Solution.xml declares it a dependency on solution {}{version}",
+                code_span(&f.name),
+                code_span(&s.unique_name),
+                code_span(&dep.unique_name),
+                logical_name = code_span(logical_name)
+            ),
+        )
+        .severity(Severity::Warning)
+        .reference(logical_name)
+        .help(format!(
+            "install solution {}{version} (or later) in every environment before importing {}",
+            code_span(&dep.unique_name),
+            code_span(&s.unique_name)
+        ));
+    }
+    let note = if listing.is_some() {
         " (it is only listed under MissingDependencies in Solution.xml)"
     } else {
         ""

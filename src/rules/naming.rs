@@ -252,6 +252,22 @@ fn too_long(name: &str) -> bool {
     name.len() > MAX_LOGICAL_NAME_CHARS && name.chars().count() > MAX_LOGICAL_NAME_CHARS
 }
 
+/// The name's publisher prefix and the rest. Split by the publisher's own prefix when the name
+/// starts with it and `_`: a CustomizationPrefix may end in `_` (`pre_` gives `pre__billing_sql`).
+/// Otherwise at the first `_`.
+fn split_prefix<'n>(name: &'n str, expected: Option<&str>) -> (Option<&'n str>, &'n str) {
+    if let Some(e) = expected.filter(|e| !e.is_empty()) {
+        let n = e.len();
+        if name.is_char_boundary(n) && name[..n].eq_ignore_ascii_case(e) && name[n..].starts_with('_') {
+            return (Some(&name[..n]), &name[n + 1..]);
+        }
+    }
+    match name.split_once('_') {
+        Some((p, rest)) => (Some(p), rest),
+        None => (None, name),
+    }
+}
+
 fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
     let name = r.logical_name.as_str();
     let mut out = Vec::new();
@@ -270,10 +286,7 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
         ];
     }
     let expected = cfg.naming.publisher.as_deref().or(s.prefix.as_deref());
-    let (actual_prefix, rest) = match name.split_once('_') {
-        Some((p, rest)) => (Some(p), rest),
-        None => (None, name),
-    };
+    let (actual_prefix, rest) = split_prefix(name, expected);
     let aliases = cfg.naming.connector_aliases();
     let api = r.api_name();
     let short = api
@@ -431,6 +444,20 @@ mod tests {
         );
         assert_eq!(m(Some("contoso"), Some(&outlook)).matches(&t, "contoso_outlook"), None);
         assert_eq!(m(Some("contoso"), Some(&outlook)).matches(&t, "contoso__outlook"), None);
+    }
+
+    #[test]
+    fn prefixes_split_by_the_publisher_prefix() {
+        assert_eq!(split_prefix("pre__billing_sql", Some("pre_")), (Some("pre_"), "billing_sql"));
+        assert_eq!(split_prefix("PRE__billing_sql", Some("pre_")), (Some("PRE_"), "billing_sql"));
+        assert_eq!(split_prefix("pre_billing_sql", Some("pre_")), (Some("pre"), "billing_sql"));
+        assert_eq!(
+            split_prefix("contoso_billing_sql", Some("contoso")),
+            (Some("contoso"), "billing_sql")
+        );
+        assert_eq!(split_prefix("new_x", Some("contoso")), (Some("new"), "x"));
+        assert_eq!(split_prefix("é_x", Some("e")), (Some("é"), "x"));
+        assert_eq!(split_prefix("plain", None), (None, "plain"));
     }
 
     #[test]
