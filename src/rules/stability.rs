@@ -542,6 +542,8 @@ mod tests {
             solutions: vec![],
             candidates: vec![],
             mapped: false,
+            environment_unknown: false,
+            missing_solution: None,
             invalid: false,
             root_loc: Loc::file("x"),
             references: refs
