@@ -136,7 +136,7 @@ pub fn environment_of(path: &str, known: &[&str]) -> Option<String> {
     let stem = name
         .len()
         .checked_sub(5)
-        .filter(|&n| name.is_char_boundary(n) && name[n..].eq_ignore_ascii_case(".json"))
+        .filter(|&n| name.get(n..).is_some_and(|ext| ext.eq_ignore_ascii_case(".json")))
         .map_or(name, |n| &name[..n]);
     let mut kept: Vec<(usize, usize)> = Vec::new();
     let mut start = 0;
