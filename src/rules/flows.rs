@@ -48,11 +48,11 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
                     &registry::CR509,
                     Loc::file(&f.path),
                     format!(
-                        "flow `{}` has no `.json.data.xml` beside it: its display name and state are unknown",
-                        f.name
+                        "flow `{}` has no `{}` beside it: its display name and state are unknown",
+                        f.name, f.meta_file
                     ),
                 )
-                .help("re-export the solution with `pac solution unpack` instead of copying flow files by hand"),
+                .help("export the solution again (`pac solution unpack`, or `pac solution sync` in the YAML layout) instead of copying flow files by hand"),
             ),
             Some(m) => {
                 if let Some((state, loc)) = &m.state
@@ -221,7 +221,7 @@ fn undefined(ctx: &Context<'_>, s: &Solution, f: &Flow, logical_name: &str, loc:
         .iter()
         .any(|m| m.logical_name.eq_ignore_ascii_case(logical_name));
     let note = if listed {
-        " (it is only listed under MissingDependencies in Solution.xml)"
+        " (it is only listed under the solution manifest's MissingDependencies)"
     } else {
         ""
     };
