@@ -97,6 +97,37 @@ impl Finding {
     }
 }
 
+/// A name quoted in a message as a CommonMark code span, so that every renderer finds where it
+/// ends: the fence is one backtick longer than the longest run of backticks inside, and a space
+/// pads a name that starts or ends with a backtick (or starts and ends with a space), as
+/// CommonMark strips one. Names without backticks read as before: `` `name` ``.
+pub fn code_span(name: &str) -> CodeSpan<'_> {
+    CodeSpan(name)
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct CodeSpan<'a>(&'a str);
+
+impl std::fmt::Display for CodeSpan<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.0;
+        let mut longest = 0;
+        let mut run = 0;
+        for c in s.chars() {
+            run = if c == '`' { run + 1 } else { 0 };
+            longest = longest.max(run);
+        }
+        let fence = "`".repeat(longest + 1);
+        let spaced = s.starts_with(' ') && s.ends_with(' ') && s.chars().any(|c| c != ' ');
+        let pad = if s.starts_with('`') || s.ends_with('`') || spaced {
+            " "
+        } else {
+            ""
+        };
+        write!(f, "{fence}{pad}{s}{pad}{fence}")
+    }
+}
+
 /// Counts of findings by severity.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {

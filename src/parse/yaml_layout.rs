@@ -6,7 +6,7 @@ use super::ParseError;
 use super::solution::{Manifest, normalize_guid};
 use super::yaml::{self, Doc, NodeRef};
 use crate::finding::Loc;
-use crate::model::{BotLink, FlowMeta, MissingReference, Reference};
+use crate::model::{BotLink, DependencySolution, FlowMeta, MissingReference, Reference};
 use crate::text::SourceFile;
 
 fn doc(file: &SourceFile) -> Result<Doc, ParseError> {
@@ -121,6 +121,7 @@ fn missing_from(file: &SourceFile, scope: NodeRef<'_>) -> Result<Vec<MissingRefe
             logical_name: v.text().unwrap_or_default().trim().to_owned(),
             loc: entry_loc(file, k, v),
             dependent_flow,
+            solution: text_of(required, &["@solution", "solution"]).and_then(|t| DependencySolution::parse(&t)),
         });
     }
     Ok(out)

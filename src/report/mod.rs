@@ -1,7 +1,11 @@
 //! Reports: the same findings as rustc-style text, GitHub workflow commands, or JSON.
 
+pub mod comment;
 pub mod coverage;
+pub mod diff;
 pub mod github;
+pub mod graph;
+pub mod history;
 pub mod human;
 pub mod json;
 pub mod markdown;

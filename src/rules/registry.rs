@@ -289,7 +289,7 @@ pub static CR502: Rule = rule(
     "undefined-reference",
     Error,
     "a flow is bound to a reference that its solution does not define",
-    "The import fails on a missing dependency, or the flow imports switched off. Add the reference to the solution (a listing under MissingDependencies does not add it). When another solution of the repository defines it, this is a cross-solution dependency and a warning: that solution must be imported first.",
+    "The import fails on a missing dependency, or the flow imports switched off. Add the reference to the solution (a listing under MissingDependencies does not add it). When another solution of the repository defines it, or Solution.xml lists it under MissingDependencies with `solution=\"<UniqueName> (<version>)\"`, this is a cross-solution dependency and a warning naming that solution: it must be installed first. A listing with `solution=\"Active\"` (the reference lives in no solution, only in the maker's environment) stays an error.",
 );
 
 pub static CR503: Rule = rule(
