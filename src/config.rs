@@ -22,9 +22,23 @@ pub enum Level {
     Error,
 }
 
+/// Which findings decide the exit code and the verdict when a base is known.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    /// Only what the change introduced (the default).
+    #[default]
+    New,
+    /// Every finding, also those the base already had.
+    All,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Which findings fail a check with a base (`--fail-on` overrides it).
+    #[serde(default)]
+    pub fail_on: Option<FailOn>,
     /// Globs on repository-relative paths that connref never reads.
     #[serde(default)]
     pub exclude: Vec<String>,

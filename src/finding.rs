@@ -43,6 +43,22 @@ pub struct Finding {
     pub reference: Option<String>,
     pub flow: Option<String>,
     pub flow_id: Option<String>,
+    /// What within the reference, flow or file the finding is about when those do not say it
+    /// alone: a flow's entry key, a settings file's path, an environment variable's name.
+    pub detail: Option<String>,
+    /// With a base: whether the change introduced it (`false`: the base already had it).
+    pub new: Option<bool>,
+}
+
+/// What a finding is about, without its position: two findings with the same subject are the
+/// same problem, wherever lines moved. Names compare without case, as Dataverse compares them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Subject {
+    pub code: &'static str,
+    pub solution: Option<String>,
+    pub reference: Option<String>,
+    pub flow_id: Option<String>,
+    pub detail: Option<String>,
 }
 
 impl Finding {
@@ -58,7 +74,37 @@ impl Finding {
             reference: None,
             flow: None,
             flow_id: None,
+            detail: None,
+            new: None,
         }
+    }
+
+    /// The identity of the finding across revisions (see [`Subject`]). A finding that names no
+    /// reference, flow or detail is about its file as a whole.
+    pub fn subject(&self) -> Subject {
+        let lower = |s: &Option<String>| s.as_deref().map(str::to_ascii_lowercase);
+        let detail = match (&self.detail, &self.reference, &self.flow_id) {
+            (Some(d), ..) => Some(d.to_ascii_lowercase()),
+            (None, None, None) => Some(self.loc.path.to_string()),
+            _ => None,
+        };
+        Subject {
+            code: self.rule.code,
+            solution: lower(&self.solution),
+            reference: lower(&self.reference),
+            flow_id: self.flow_id.clone(),
+            detail,
+        }
+    }
+
+    /// Whether it counts towards the verdict: introduced by the change, or there is no base.
+    pub fn is_new(&self) -> bool {
+        self.new != Some(false)
+    }
+
+    pub fn detail(mut self, detail: &str) -> Self {
+        self.detail = Some(detail.to_owned());
+        self
     }
 
     pub fn code(&self) -> &'static str {
@@ -137,7 +183,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    pub fn of(findings: &[Finding]) -> Self {
+    pub fn of<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Self {
         let mut c = Counts::default();
         for f in findings {
             match f.severity {
@@ -147,5 +193,26 @@ impl Counts {
             }
         }
         c
+    }
+}
+
+/// Marks each head finding introduced or existing: existing when the base has a finding with the
+/// same subject (each base finding matches one head finding), and for the naming rules, when
+/// the reference already existed at the base (a shipped name cannot change any more).
+pub fn mark_introduced(head: &mut [Finding], base: &[Finding], existed_at_base: impl Fn(&str) -> bool) {
+    let mut left: std::collections::HashMap<Subject, usize> = std::collections::HashMap::new();
+    for f in base {
+        *left.entry(f.subject()).or_default() += 1;
+    }
+    for f in head.iter_mut() {
+        let matched = match left.get_mut(&f.subject()) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        };
+        let shipped_name = crate::rules::registry::NAMING.contains(&f.rule) && f.reference.as_deref().is_some_and(&existed_at_base);
+        f.new = Some(!(matched || shipped_name));
     }
 }

@@ -75,8 +75,7 @@ fn run_inner(opts: &Options, token: &str, out: &mut dyn Write) -> Result<u8> {
         config: opts.config.clone(),
         format: None,
         base: opts.base.clone(),
-        head: None,
-        staged: false,
+        ..check::Options::default()
     })?;
     let changes = summary::changes(&opts.paths, opts.config.as_deref(), opts.base.as_deref())?;
     let content = summary::content(report, changes);

@@ -225,7 +225,7 @@ pub fn render_human(diff: &Diff) -> String {
         out.push_str("  no change to connection references or flows\n");
     }
     out.push('\n');
-    out.push_str(&super::human::render(&diff.report, false));
+    out.push_str(&super::human::render(&diff.report, &super::View::default()));
     out
 }
 

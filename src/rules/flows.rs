@@ -18,7 +18,11 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let lookup = |s: &Solution, name: &str| by_name.get(&(std::ptr::from_ref(s), name.to_ascii_lowercase())).copied();
     for (s, f) in ctx.snapshot.flows() {
         for e in &f.entries {
+            let start = out.len();
             entry(ctx, s, f, e, &lookup, &mut out);
+            for finding in &mut out[start..] {
+                finding.detail = Some(e.key.clone());
+            }
         }
         let keys: HashSet<&str> = f.entries.iter().map(|e| e.key.as_str()).collect();
         for h in f.hosts.iter().filter(|h| !keys.contains(h.key.as_str())) {
@@ -38,7 +42,8 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
                     "declare {} under `properties.connectionReferences`, or change the action to one of: {}",
                     code_span(&h.key),
                     list(&f.entries.iter().map(|e| format!("`{}`", e.key)).collect::<Vec<_>>())
-                )),
+                ))
+                .detail(&h.key),
             );
         }
         match &f.meta {

@@ -16,8 +16,12 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
         if file.solutions.is_empty() {
             out.push(unmapped(file));
         }
+        let start = out.len();
         references(ctx, file, &solutions, &mut out);
         variables(file, &solutions, &mut out);
+        for f in &mut out[start..] {
+            f.detail.get_or_insert_with(|| file.path.to_string());
+        }
     }
     reused(ctx.snapshot, &mut out);
     out
@@ -286,7 +290,8 @@ fn variables(file: &SettingsFile, solutions: &[&Solution], out: &mut Vec<Finding
                         name = code_span(name)
                     ),
                 )
-                .help("keep one entry: tools disagree on which one wins"),
+                .help("keep one entry: tools disagree on which one wins")
+                .detail(&format!("{} {name}", file.path)),
             );
             continue;
         }
@@ -311,7 +316,8 @@ fn variables(file: &SettingsFile, solutions: &[&Solution], out: &mut Vec<Finding
                         )
                         .severity(Severity::Warning)
                         .solution(&s.unique_name)
-                        .help("set its value for this environment, or a pipeline token such as `#{environmentvariable.<name>}#`"),
+                        .help("set its value for this environment, or a pipeline token such as `#{environmentvariable.<name>}#`")
+                        .detail(&format!("{} {name}", file.path)),
                     );
                 }
             }
@@ -326,7 +332,8 @@ fn variables(file: &SettingsFile, solutions: &[&Solution], out: &mut Vec<Finding
                         name = code_span(name)
                     ),
                 )
-                .help("remove the entry (`connref settings --prune --write`), or map the file to the right solution with [[settings.map]]"),
+                .help("remove the entry (`connref settings --prune --write`), or map the file to the right solution with [[settings.map]]")
+                .detail(&format!("{} {name}", file.path)),
             ),
             None => {}
         }
@@ -356,7 +363,8 @@ fn variables(file: &SettingsFile, solutions: &[&Solution], out: &mut Vec<Finding
                     "add {{\"SchemaName\": {}, \"Value\": \"…\"}} to `EnvironmentVariables`, or {}",
                     quoted(&d.schema_name),
                     settings_command(file)
-                )),
+                ))
+                .detail(&format!("{} {}", file.path, d.schema_name)),
             );
         }
     }
@@ -406,6 +414,7 @@ fn reused(snapshot: &Snapshot, out: &mut Vec<Finding>) {
                     ),
                 )
                 .reference(u.name)
+                .detail(&u.file.path)
                 .help("a connection belongs to one environment: one of the files was copied from the other; set each environment's own connection"),
             );
         }
