@@ -138,6 +138,10 @@ impl DependencySolution {
     }
 }
 
+/// Dataverse caps a connection reference's logical name at 200 characters: a longer one cannot
+/// be imported, so it is reported rather than matched against anything.
+pub const MAX_LOGICAL_NAME_CHARS: usize = 200;
+
 #[derive(Debug, Clone)]
 pub struct Reference {
     pub logical_name: String,

@@ -4,7 +4,7 @@ use super::Context;
 use crate::config::Config;
 use crate::finding::{Finding, code_span};
 use crate::model::connector;
-use crate::model::{Reference, Solution};
+use crate::model::{MAX_LOGICAL_NAME_CHARS, Reference, Solution};
 use crate::rules::registry;
 
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
@@ -114,6 +114,9 @@ impl Matcher<'_> {
 /// The purpose segment of `name` under the naming `template`, with any publisher word and any
 /// connector word: what the identity checks group references by.
 pub fn purpose_of<'n>(template: &str, name: &'n str) -> Option<&'n str> {
+    if too_long(name) {
+        return None;
+    }
     let any = Matcher {
         publisher: None,
         purposes: None,
@@ -151,19 +154,29 @@ const FILLER: &[&str] = &[
     "api",
 ];
 
-/// Whether `s` is made only of filler words, connector names and digits.
+/// Whether `s` is made only of filler words, connector names and digits. Iterative over the
+/// positions that a sequence of words can reach, so a long name costs time linear in its length
+/// and no stack.
 fn only_filler(s: &str, words: &[String]) -> bool {
-    if s.is_empty() {
-        return true;
+    let s = s.as_bytes();
+    let mut reached = vec![false; s.len() + 1];
+    reached[0] = true;
+    for i in 0..s.len() {
+        if !reached[i] {
+            continue;
+        }
+        if s[i].is_ascii_digit() {
+            let digits = s[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+            reached[i + digits] = true;
+            continue;
+        }
+        for w in FILLER.iter().copied().chain(words.iter().map(String::as_str)) {
+            if s[i..].starts_with(w.as_bytes()) {
+                reached[i + w.len()] = true;
+            }
+        }
     }
-    if s.as_bytes()[0].is_ascii_digit() {
-        return only_filler(s.trim_start_matches(|c: char| c.is_ascii_digit()), words);
-    }
-    FILLER
-        .iter()
-        .copied()
-        .chain(words.iter().map(String::as_str))
-        .any(|w| s.strip_prefix(w).is_some_and(|rest| only_filler(rest, words)))
+    reached[s.len()]
 }
 
 fn connector_words(cfg: &Config, api: Option<&str>) -> Vec<String> {
@@ -233,6 +246,12 @@ fn render(template: &str, publisher: &str, purpose: &str, connector: &str) -> St
         .replace("{connector}", connector)
 }
 
+/// Longer than Dataverse allows: the template matcher tries every split of the name, so such a
+/// name is reported before it is matched.
+fn too_long(name: &str) -> bool {
+    name.len() > MAX_LOGICAL_NAME_CHARS && name.chars().count() > MAX_LOGICAL_NAME_CHARS
+}
+
 /// The name's publisher prefix and the rest. Split by the publisher's own prefix when the name
 /// starts with it and `_`: a CustomizationPrefix may end in `_` (`pre_` gives `pre__billing_sql`).
 /// Otherwise at the first `_`.
@@ -253,6 +272,19 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
     let name = r.logical_name.as_str();
     let mut out = Vec::new();
     let finding = |code, msg: String| Finding::new(code, r.loc.clone(), msg).solution(&s.unique_name).reference(name);
+    if too_long(name) {
+        let head: String = name.chars().take(40).collect();
+        return vec![
+            finding(
+                &registry::CR101,
+                format!(
+                    "reference `{head}…` is {} characters long; Dataverse allows at most {MAX_LOGICAL_NAME_CHARS}",
+                    name.chars().count()
+                ),
+            )
+            .help("the solution cannot be imported with this name: give the reference a shorter name that follows the naming template"),
+        ];
+    }
     let expected = cfg.naming.publisher.as_deref().or(s.prefix.as_deref());
     let (actual_prefix, rest) = split_prefix(name, expected);
     let aliases = cfg.naming.connector_aliases();

@@ -265,7 +265,7 @@ fn malformed(id: &str) -> Option<&'static str> {
         Some("holds `/` (a connection id is the last segment of the connection's path)")
     } else if id.chars().any(char::is_whitespace) {
         Some("holds white space")
-    } else if id.len() > 7 && id[..7].eq_ignore_ascii_case("shared_") {
+    } else if id.len() > 7 && id.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("shared_")) {
         Some("starts with a connector name (`shared_…`), not a connection id")
     } else {
         None
