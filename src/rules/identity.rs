@@ -545,6 +545,8 @@ prod = ["conn-wri"]
                 solutions: vec![],
                 candidates: vec![],
                 mapped: false,
+                environment_unknown: false,
+                missing_solution: None,
                 invalid: false,
                 root_loc: Loc::file("deploy/prod.json"),
                 references: refs,

@@ -367,11 +367,26 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
         } else {
             format!("at the base it was used by {}", quote(&names))
         };
+        // An added reference of the same connector looks like its replacement, without being
+        // a re-creation (CR302 needs the display name or the flows to follow it).
+        let replacement = added
+            .iter()
+            .find(|n| {
+                !claimed.contains(&n.logical_name.to_ascii_lowercase())
+                    && matches!((r.api_name(), n.api_name()), (Some(x), Some(y)) if connector::same(x, y))
+            })
+            .map(|n| {
+                format!(
+                    "; if {} replaces it, every flow and settings file bound to the old name breaks",
+                    code_span(&n.logical_name)
+                )
+            })
+            .unwrap_or_default();
         a.findings.push(
             Finding::new(
                 &registry::CR301,
                 based(&r.loc),
-                format!("reference {} is gone: {used} {note}", code_span(&r.logical_name)),
+                format!("reference {} is gone: {used}{replacement} {note}", code_span(&r.logical_name)),
             )
             .help(format!(
                 "restore the reference's definition {}: a shipped reference must stay (change its display name if it is no longer wanted)",
@@ -527,6 +542,8 @@ mod tests {
             solutions: vec![],
             candidates: vec![],
             mapped: false,
+            environment_unknown: false,
+            missing_solution: None,
             invalid: false,
             root_loc: Loc::file("x"),
             references: refs
