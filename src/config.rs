@@ -22,9 +22,23 @@ pub enum Level {
     Error,
 }
 
+/// Which findings decide the exit code and the verdict when a base is known.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    /// Only what the change introduced (the default).
+    #[default]
+    New,
+    /// Every finding, also those the base already had.
+    All,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Which findings fail a check with a base (`--fail-on` overrides it).
+    #[serde(default)]
+    pub fail_on: Option<FailOn>,
     /// Globs on repository-relative paths that connref never reads.
     #[serde(default)]
     pub exclude: Vec<String>,
@@ -172,10 +186,20 @@ impl Identity {
     }
 }
 
-/// `connref.toml` in `start` or the nearest folder above it.
+/// `connref.toml` in `start` or the nearest folder above it, up to the repository root: a
+/// config above the repository (in a home folder, say) belongs to no one's project.
 pub fn find(start: &Path) -> Option<PathBuf> {
     let abs = std::fs::canonicalize(start).ok()?;
-    abs.ancestors().map(|d| d.join(FILE_NAME)).find(|p| p.is_file())
+    for dir in abs.ancestors() {
+        let candidate = dir.join(FILE_NAME);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if dir.join(".git").exists() {
+            return None;
+        }
+    }
+    None
 }
 
 fn line_of(text: &str, needle: &str) -> usize {
@@ -192,9 +216,26 @@ fn name_line(text: &str, name: &str, nth: usize) -> usize {
         .map_or_else(|| line_of(text, name), |(i, _)| i + 1)
 }
 
+/// Longest glob accepted: globset compiles a glob to a regex in time that grows faster than its
+/// length, and no path or name needs a longer pattern.
+const MAX_GLOB_BYTES: usize = 4096;
+
+fn check_glob_len(g: &str, what: &str, text: &str) -> Result<()> {
+    if g.len() > MAX_GLOB_BYTES {
+        let head: String = g.chars().take(40).collect();
+        bail!(
+            "line {}: {what} glob `{head}…` is {} bytes long; at most {MAX_GLOB_BYTES} are allowed",
+            line_of(text, g),
+            g.len()
+        );
+    }
+    Ok(())
+}
+
 fn glob_set_nocase(globs: &[String], what: &str, text: &str) -> Result<GlobSet> {
     let mut b = GlobSetBuilder::new();
     for g in globs {
+        check_glob_len(g, what, text)?;
         let glob = globset::GlobBuilder::new(g)
             .case_insensitive(true)
             .build()
@@ -236,6 +277,7 @@ fn compile_identities(identities: &mut [Identity], text: &str) -> Result<()> {
 pub fn glob_set(globs: &[String], what: &str, text: &str) -> Result<GlobSet> {
     let mut b = GlobSetBuilder::new();
     for g in globs {
+        check_glob_len(g, what, text)?;
         let glob = Glob::new(g).map_err(|e| anyhow!("line {}: {what} glob `{g}` does not compile: {e}", line_of(text, g)))?;
         b.add(glob);
     }
@@ -262,7 +304,7 @@ impl Config {
         for code in cfg.rules.keys() {
             if registry::lookup(code).is_none() {
                 bail!(
-                    "line {}: unknown rule code `{code}` in [rules] (`connref rules` lists them)",
+                    "line {}: unknown rule `{code}` in [rules]: give a code or a name (`connref rules` lists them)",
                     line_of(text, code)
                 );
             }
@@ -298,7 +340,12 @@ impl Config {
         findings
             .into_iter()
             .filter_map(|mut f| {
-                match self.rules.iter().find(|(k, _)| k.eq_ignore_ascii_case(f.code)).map(|(_, v)| *v) {
+                let level = self
+                    .rules
+                    .iter()
+                    .find(|(k, _)| registry::lookup(k).is_some_and(|r| r.code == f.code()))
+                    .map(|(_, v)| *v);
+                match level {
                     Some(Level::Off) => return None,
                     Some(Level::Info) => f.severity = Severity::Info,
                     Some(Level::Warning) => f.severity = Severity::Warning,
@@ -399,12 +446,12 @@ Prod = ["abc"]
         let cfg = Config::parse("ignore = [\"x_*\"]\n[rules]\nCR503 = \"off\"\nCR505 = \"error\"\n").unwrap();
         let loc = crate::finding::Loc::file("a");
         let out = cfg.apply(vec![
-            Finding::new("CR503", loc.clone(), "a"),
-            Finding::new("CR505", loc.clone(), "b"),
-            Finding::new("CR101", loc.clone(), "c").reference("x_y_z"),
-            Finding::new("CR101", loc, "d").reference("y_y_z"),
+            Finding::new(&registry::CR503, loc.clone(), "a"),
+            Finding::new(&registry::CR505, loc.clone(), "b"),
+            Finding::new(&registry::CR101, loc.clone(), "c").reference("x_y_z"),
+            Finding::new(&registry::CR101, loc, "d").reference("y_y_z"),
         ]);
-        let got: Vec<_> = out.iter().map(|f| (f.code, f.severity)).collect();
+        let got: Vec<_> = out.iter().map(|f| (f.code(), f.severity)).collect();
         assert_eq!(got, [("CR505", Severity::Error), ("CR101", Severity::Error)]);
     }
 }

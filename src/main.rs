@@ -1,8 +1,9 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use connref::commands::{self, check, diff, graph, history, settings};
+use connref::report::{diff::DiffFormat, history::HistoryFormat};
 
 /// Offline checks of Power Platform connection references in unpacked solution source.
 #[derive(Parser)]
@@ -22,14 +23,14 @@ enum Command {
         #[command(flatten)]
         options: diff::Options,
         #[arg(long, value_enum, default_value = "human")]
-        format: diff::DiffFormat,
+        format: DiffFormat,
     },
     /// Report every stability event in first-parent history, with the commit that caused it.
     History {
         #[command(flatten)]
         options: history::Options,
         #[arg(long, value_enum, default_value = "human")]
-        format: history::HistoryFormat,
+        format: HistoryFormat,
     },
     /// Create or update each environment's deployment settings file from the solution source.
     ///
@@ -43,8 +44,13 @@ enum Command {
         #[arg(long)]
         explain: bool,
     },
-    /// Explain one rule.
+    /// Explain one rule, by code or name (`CR104` or `generated-name`).
     Explain { code: String },
+    /// Print a shell completion script (e.g. `connref completions bash > ~/.local/share/bash-completion/completions/connref`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Post or update the sticky pull-request comment (GitHub Actions).
     #[cfg(feature = "github")]
     Comment(commands::comment::Options),
@@ -65,6 +71,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Explain { code } => {
             stdout.write_all(commands::rules::explain(&code)?.as_bytes())?;
+            Ok(0)
+        }
+        Command::Completions { shell } => {
+            // Into a buffer first: the generator panics on a closed pipe (`| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "connref", &mut script);
+            stdout.write_all(&script)?;
             Ok(0)
         }
         #[cfg(feature = "github")]

@@ -1,13 +1,14 @@
 //! `connref check`: discover, load, model, rules, report.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
-use crate::config::Config;
+use crate::config::{Config, FailOn};
+use crate::finding::{Finding, mark_introduced};
 use crate::load::{self, worktree::WorkTree};
-use crate::report::{Format, Report};
+use crate::report::{Format, Report, View};
 use crate::rules::{self, Context, stability};
 
 use super::revisions::{self, Spec};
@@ -31,6 +32,50 @@ pub struct Options {
     /// Check the index (what `git commit` would record) against HEAD.
     #[arg(long, conflicts_with = "head")]
     pub staged: bool,
+    /// With a base: fail on the errors the change introduced (`new`, the default) or on every
+    /// error (`all`). Overrides `fail_on` in connref.toml.
+    #[arg(long, value_enum, value_name = "WHICH")]
+    pub fail_on: Option<FailOn>,
+    /// With a base: print the findings the base already had in full, not one line per code.
+    #[arg(long)]
+    pub show_existing: bool,
+    /// Print only the findings: no tables, no summed-up lines, no closing line.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print a count per rule (code and name) instead of each finding.
+    #[arg(long)]
+    pub statistics: bool,
+    /// Exit 0 even when there are errors (2 still means connref itself failed).
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Write the report to FILE instead of stdout; a one-line summary goes to stderr.
+    #[arg(long, short, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+    /// Colour: `auto` (on a terminal, unless NO_COLOR is set), `always` or `never`.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Ignore connref.toml files (defaults for everything).
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// NO_COLOR wins over `auto`, never over an explicit `always`.
+    pub fn enabled(self, terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
 }
 
 /// Runs the single-tree rules on every PATH and returns the report.
@@ -40,37 +85,72 @@ pub fn report(opts: &Options) -> Result<Report> {
     } else {
         opts.paths.clone()
     };
-    let config = Config::load(opts.config.as_deref(), &paths[0])?;
+    let config = if opts.no_config {
+        Config::parse("")?
+    } else {
+        Config::load(opts.config.as_deref(), &paths[0])?
+    };
+    let cwd = std::env::current_dir().ok();
+    let config_label = match &config.path {
+        Some(p) => {
+            let shown = match (std::fs::canonicalize(p).ok(), &cwd) {
+                (Some(abs), Some(cwd)) => crate::report::relative(&abs, cwd),
+                _ => p.display().to_string(),
+            };
+            format!("config {shown}")
+        }
+        None if opts.no_config => "no config (--no-config)".to_owned(),
+        None => format!("no {}", crate::config::FILE_NAME),
+    };
     let spec = Spec {
         base: opts.base.clone(),
         head: opts.head.clone(),
         staged: opts.staged,
     };
     revisions::check_args(&spec)?;
-    let mut report = Report::default();
-    if let Some(spec) = spec.resolve()? {
-        for path in &paths {
-            let pair = revisions::load_pair(path, &spec, &config)?;
-            report.findings.extend(rules::check(&Context {
-                snapshot: &pair.head,
-                config: &config,
-            }));
-            report.findings.extend(pair.base_problems());
-            report.findings.extend(stability::check(&pair.base, &pair.head, &config));
-            report.add_snapshot(&pair.head);
-        }
-        report.findings = rules::finish(&config, report.findings);
-        return Ok(report);
-    }
+    let spec = spec.resolve()?;
+    let mut report = Report {
+        compared: spec.is_some(),
+        fail_on: opts.fail_on.or(config.fail_on).unwrap_or_default(),
+        config_label: Some(config_label),
+        ..Report::default()
+    };
     for path in &paths {
-        let tree = WorkTree::open(path)?;
-        let snapshot = load::snapshot(&tree, None, &config);
-        report.findings.extend(rules::check(&Context {
-            snapshot: &snapshot,
-            config: &config,
-        }));
-        report.add_snapshot(&snapshot);
-        report.add_identities(&rules::identity::assign(&snapshot, &config));
+        // One loop for both: with a base, the head comes from the pair and the stability rules
+        // and the base's own problems are added; everything else is the same.
+        let pair = spec.as_ref().map(|spec| revisions::load_pair(path, spec, &config)).transpose()?;
+        let worktree;
+        let snapshot = match &pair {
+            Some(pair) => {
+                // The base's own file problems were there before the change: they never block.
+                report
+                    .findings
+                    .extend(pair.base_problems().into_iter().map(|f| Finding { new: Some(false), ..f }));
+                report.findings.extend(
+                    stability::check(&pair.base, &pair.head, &config)
+                        .into_iter()
+                        .map(|f| Finding { new: Some(true), ..f }),
+                );
+                &pair.head
+            }
+            None => {
+                worktree = load::snapshot(&WorkTree::open(path)?, None, &config);
+                &worktree
+            }
+        };
+        let mut findings = rules::check(&Context { snapshot, config: &config });
+        if let Some(pair) = &pair {
+            let base = rules::check(&Context {
+                snapshot: &pair.base,
+                config: &config,
+            });
+            mark_introduced(&mut findings, &base, |name| {
+                pair.base.references().any(|(_, r)| r.logical_name.eq_ignore_ascii_case(name))
+            });
+        }
+        report.findings.extend(findings);
+        report.add_snapshot(snapshot);
+        report.add_identities(&rules::identity::assign(snapshot, &config));
     }
     report.findings = rules::finish(&config, report.findings);
     Ok(report)
@@ -82,9 +162,30 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> Result<u8> {
         eprintln!("connref: warning: {w}");
     }
     let format = opts.format.unwrap_or_else(Format::default_for_env);
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    out.write_all(report.render(format, color).as_bytes())
-        .context("cannot write the report")?;
+    let terminal = opts.output_file.is_none() && std::io::stdout().is_terminal();
+    let view = View {
+        color: opts.color.enabled(terminal),
+        show_existing: opts.show_existing,
+        quiet: opts.quiet,
+        statistics: opts.statistics,
+        relative_to: relative_to(opts.paths.first().map_or(Path::new("."), PathBuf::as_path)),
+    };
+    let text = report.render(format, &view);
+    match &opts.output_file {
+        Some(file) => {
+            std::fs::write(file, text.as_bytes()).with_context(|| format!("cannot write the report to `{}`", file.display()))?;
+            eprintln!("{} (report in {})", crate::report::human::summary(&report), file.display());
+        }
+        None => out.write_all(text.as_bytes()).context("cannot write the report")?,
+    }
     super::summary::write_actions_files(&report, &opts.paths, opts.config.as_deref(), opts.base.as_deref())?;
-    Ok(report.exit_code())
+    Ok(if opts.exit_zero { 0 } else { report.exit_code() })
+}
+
+/// Findings' paths are relative to the repository's top; a terminal wants them relative to the
+/// current folder. Outside a repository they are already as the user gave them.
+fn relative_to(path: &Path) -> Option<(PathBuf, PathBuf)> {
+    let root = crate::load::worktree::repo_top(path)?;
+    let cwd = std::fs::canonicalize(std::env::current_dir().ok()?).ok()?;
+    Some((root, cwd))
 }

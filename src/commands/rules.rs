@@ -22,12 +22,12 @@ fn describe(r: &Rule) -> String {
 }
 
 pub fn all() -> String {
-    RULES.iter().map(describe).collect::<Vec<_>>().join("\n")
+    RULES.iter().map(|r| describe(r)).collect::<Vec<_>>().join("\n")
 }
 
 pub fn explain(code: &str) -> Result<String> {
     match registry::lookup(code) {
         Some(r) => Ok(describe(r)),
-        None => bail!("unknown rule code `{code}`: `connref rules` lists every code"),
+        None => bail!("unknown rule `{code}`: give a code or a name (`connref rules` lists them)"),
     }
 }

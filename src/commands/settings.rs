@@ -13,12 +13,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 
 use crate::config::Config;
-use crate::load::settings::{environment_of, solution_home};
+use crate::load::settings::{environment_of, known_names, solution_home};
 use crate::load::{self, Source, worktree::WorkTree};
 use crate::model::settings::SettingsFile;
 use crate::model::{Snapshot, Solution};
 use crate::report::plural;
 use crate::rules::list;
+use crate::rules::registry;
 use edit::{Placeholder, Style, Want, WantReference};
 
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -257,7 +258,7 @@ fn plan(opts: &Options, tree: &WorkTree, snapshot: &Snapshot, err: &mut dyn Writ
                     let why = snapshot
                         .problems
                         .iter()
-                        .find(|p| p.code == "CR409" && p.loc.path == f.path)
+                        .find(|p| p.rule == &registry::CR409 && p.loc.path == f.path)
                         .map(|p| format!(" ({}:{}: {})", p.loc.line, p.loc.column, p.message))
                         .unwrap_or_default();
                     writeln!(
@@ -310,7 +311,16 @@ fn plan(opts: &Options, tree: &WorkTree, snapshot: &Snapshot, err: &mut dyn Writ
         }
     }
     for f in snapshot.settings.iter().filter(|f| f.solutions.is_empty() && !f.invalid) {
-        if opts.envs.is_empty() || opts.envs.iter().any(|e| e.eq_ignore_ascii_case(&f.environment)) {
+        if !opts.envs.is_empty() && !opts.envs.iter().any(|e| e.eq_ignore_ascii_case(&f.environment)) {
+            continue;
+        }
+        if let Some(missing) = &f.missing_solution {
+            writeln!(
+                err,
+                "connref: skipped `{}`: it is in the folder of solution `{missing}`, which is not in the tree (CR411)",
+                f.path
+            )?;
+        } else {
             writeln!(
                 err,
                 "connref: skipped `{}`: it cannot be tied to one solution (CR410); add a [[settings.map]] table",
@@ -349,7 +359,7 @@ fn new_path(snapshot: &Snapshot, s: &Solution, files: &[&SettingsFile], env: &st
                 _ => continue,
             }
         };
-        if environment_of(&candidate).eq_ignore_ascii_case(env) {
+        if environment_of(&candidate, &known_names(&snapshot.solutions)).is_some_and(|e| e.eq_ignore_ascii_case(env)) {
             return candidate;
         }
     }

@@ -23,6 +23,9 @@ pub struct Snapshot {
     /// CR900 findings: files that could not be read or parsed.
     pub problems: Vec<Finding>,
     pub sources: BTreeMap<Arc<str>, SourceFile>,
+    /// Every solution root discovery found (repository-relative), also those whose manifest is
+    /// a look-alike or failed to parse: none at all means connref had nothing to check.
+    pub roots: Vec<String>,
 }
 
 impl Snapshot {
@@ -107,7 +110,37 @@ pub struct MissingReference {
     pub loc: Loc,
     /// The workflow id of the dependent flow, lower case, when the dependency names one.
     pub dependent_flow: Option<String>,
+    /// The solution that carries the reference, from `solution="<UniqueName> (<version>)"`;
+    /// `None` for `solution="Active"` (it lives in no solution, only in the maker's
+    /// environment) or when the attribute is missing.
+    pub solution: Option<DependencySolution>,
 }
+
+/// A solution another one depends on, as Solution.xml names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DependencySolution {
+    pub unique_name: String,
+    pub version: Option<String>,
+}
+
+impl DependencySolution {
+    /// `Core (1.2.0.0)` → `Core`, `1.2.0.0`; `Active` (and nothing) → `None`.
+    pub fn parse(attr: &str) -> Option<Self> {
+        let attr = attr.trim();
+        let (name, version) = match attr.strip_suffix(')').and_then(|a| a.rsplit_once(" (")) {
+            Some((name, version)) => (name.trim(), Some(version.trim().to_owned())),
+            None => (attr, None),
+        };
+        (!name.is_empty() && !name.eq_ignore_ascii_case("Active")).then(|| DependencySolution {
+            unique_name: name.to_owned(),
+            version,
+        })
+    }
+}
+
+/// Dataverse caps a connection reference's logical name at 200 characters: a longer one cannot
+/// be imported, so it is reported rather than matched against anything.
+pub const MAX_LOGICAL_NAME_CHARS: usize = 200;
 
 #[derive(Debug, Clone)]
 pub struct Reference {
@@ -138,6 +171,9 @@ pub struct Flow {
     /// The display name: the data.xml `Name`, else the file name without its GUID.
     pub name: String,
     pub meta: Option<FlowMeta>,
+    /// The file that holds a flow's name and state in its layout (`.json.data.xml`,
+    /// `workflow.yml`), named when it is missing.
+    pub meta_file: &'static str,
     /// Entries of `properties.connectionReferences`, in file order.
     pub entries: Vec<FlowEntry>,
     /// Triggers and actions that use a connection, by entry key.
@@ -162,11 +198,13 @@ impl Flow {
     }
 }
 
-/// The `.json.data.xml` beside a flow.
+/// A flow's metadata: the `.json.data.xml` beside it, or its `workflow.yml`.
 #[derive(Debug, Clone)]
 pub struct FlowMeta {
     pub path: Arc<str>,
     pub name: Option<String>,
+    /// Where the display name is written.
+    pub name_loc: Option<Loc>,
     pub category: Option<String>,
     /// StateCode with the location of its element: `0` draft (off), `1` on, `2` suspended.
     pub state: Option<(String, Loc)>,
@@ -229,4 +267,21 @@ pub struct BotLink {
     pub component: String,
     pub logical_name: String,
     pub loc: Loc,
+}
+
+#[cfg(test)]
+mod dependency_tests {
+    use super::*;
+
+    #[test]
+    fn dependency_solutions() {
+        let core = DependencySolution::parse("CoreComponents (1.2.0.3)").expect("a solution");
+        assert_eq!(
+            (core.unique_name.as_str(), core.version.as_deref()),
+            ("CoreComponents", Some("1.2.0.3"))
+        );
+        assert_eq!(DependencySolution::parse("Active"), None);
+        assert_eq!(DependencySolution::parse(""), None);
+        assert_eq!(DependencySolution::parse("Core").map(|d| d.version), Some(None));
+    }
 }

@@ -46,6 +46,8 @@ pub fn parse(file: &SourceFile) -> Result<SettingsFile, ParseError> {
         solutions: Vec::new(),
         candidates: Vec::new(),
         mapped: false,
+        environment_unknown: false,
+        missing_solution: None,
         invalid: false,
         root_loc: file.loc(root.start, 1),
         references: Vec::new(),

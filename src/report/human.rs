@@ -2,16 +2,28 @@
 
 use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 
-use super::{Report, plural};
-use crate::finding::{Finding, Severity};
+use std::collections::BTreeMap;
 
-pub fn render(report: &Report, color: bool) -> String {
-    let renderer = if color { Renderer::styled() } else { Renderer::plain() };
+use super::{Report, View, plural};
+use crate::finding::{Counts, Finding, Severity};
+use crate::rules::registry::Rule;
+
+pub fn render(report: &Report, view: &View) -> String {
+    let renderer = if view.color { Renderer::styled() } else { Renderer::plain() };
     let mut out = String::new();
-    for f in &report.findings {
-        out.push_str(&renderer.render(&[group(report, f)]));
-        out.push_str("\n\n");
+    if view.statistics {
+        out.push_str(&statistics(report, view));
+    } else {
+        for f in report.in_full(view) {
+            let path = view.path(&f.loc.path);
+            out.push_str(&renderer.render(&[group(report, f, &path)]));
+            out.push_str("\n\n");
+        }
     }
+    if view.quiet {
+        return out;
+    }
+    out.push_str(&existing(report, view));
     if !report.coverage.is_empty() {
         out.push_str(&super::coverage::render(&report.coverage));
         out.push('\n');
@@ -30,8 +42,8 @@ fn level(s: Severity) -> Level<'static> {
     }
 }
 
-fn group<'a>(report: &'a Report, f: &'a Finding) -> Group<'a> {
-    let title = level(f.severity).primary_title(f.message.as_str()).id(f.code);
+fn group<'a>(report: &'a Report, f: &'a Finding, path: &'a str) -> Group<'a> {
+    let title = level(f.severity).primary_title(f.message.as_str()).id(f.code());
     let source = report
         .sources
         .get(&f.loc.path)
@@ -48,15 +60,11 @@ fn group<'a>(report: &'a Report, f: &'a Finding) -> Group<'a> {
             title.element(
                 Snippet::source(line)
                     .line_start(f.loc.line as usize)
-                    .path(f.loc.path.as_ref())
+                    .path(path)
                     .annotation(AnnotationKind::Primary.span(start..end)),
             )
         }
-        None => title.element(
-            Origin::path(f.loc.path.as_ref())
-                .line(f.loc.line as usize)
-                .char_column(f.loc.column as usize),
-        ),
+        None => title.element(Origin::path(path).line(f.loc.line as usize).char_column(f.loc.column as usize)),
     };
     if let Some(help) = &f.help {
         group = group.element(Level::HELP.message(help.as_str()));
@@ -94,21 +102,96 @@ pub fn identities(report: &Report) -> String {
     out
 }
 
+/// Existing findings per code, in one line each: `CR104 generated-name: 12 errors`.
+pub fn per_code<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<(&'static Rule, Counts)> {
+    let mut by_code: BTreeMap<&'static str, (&'static Rule, Vec<&Finding>)> = BTreeMap::new();
+    for f in findings {
+        by_code.entry(f.code()).or_insert_with(|| (f.rule, Vec::new())).1.push(f);
+    }
+    by_code.into_values().map(|(rule, fs)| (rule, Counts::of(fs))).collect()
+}
+
+/// `2 errors, 1 warning`, leaving out severities with none.
+pub fn nonzero(c: Counts) -> String {
+    let parts: Vec<String> = [
+        (c.errors, "error", "errors"),
+        (c.warnings, "warning", "warnings"),
+        (c.infos, "info", "infos"),
+    ]
+    .into_iter()
+    .filter(|(n, ..)| *n > 0)
+    .map(|(n, one, many)| plural(n, one, many))
+    .collect();
+    parts.join(", ")
+}
+
+/// `--statistics`: a count per code with its name, most frequent first.
+pub fn statistics(report: &Report, view: &View) -> String {
+    let mut rows = per_code(report.in_full(view));
+    rows.sort_by_key(|(r, c)| (std::cmp::Reverse(c.errors + c.warnings + c.infos), r.code));
+    let mut out = String::new();
+    for (rule, c) in rows {
+        out.push_str(&format!(
+            "{:>5}  {}  {:<30} {}\n",
+            c.errors + c.warnings + c.infos,
+            rule.code,
+            rule.name,
+            nonzero(c)
+        ));
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+pub fn existing(report: &Report, view: &View) -> String {
+    let rows = per_code(report.summed_up(view));
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("already on the base, not introduced by this change (--show-existing prints them):\n");
+    for (rule, c) in rows {
+        out.push_str(&format!("  {} {}: {}\n", rule.code, rule.name, nonzero(c)));
+    }
+    out.push('\n');
+    out
+}
+
 pub fn summary(report: &Report) -> String {
-    let c = report.counts();
+    let c = if report.compared {
+        Counts::of(report.introduced())
+    } else {
+        report.all_counts()
+    };
     let checked = format!(
         "{}, {}, {} checked",
         plural(report.solutions, "solution", "solutions"),
         plural(report.flows, "flow", "flows"),
         plural(report.references, "reference", "references")
     );
-    if report.findings.is_empty() {
-        return format!("connref: no findings ({checked})");
-    }
-    format!(
-        "connref: {}, {}, {} ({checked})",
+    let existing = report.existing().count();
+    let checked = match &report.config_label {
+        Some(config) => format!("{checked}; {config}"),
+        None => checked,
+    };
+    let counts = format!(
+        "{}, {}, {}",
         plural(c.errors, "error", "errors"),
         plural(c.warnings, "warning", "warnings"),
         plural(c.infos, "info", "infos")
-    )
+    );
+    match (report.compared, report.findings.is_empty()) {
+        (_, true) => format!("connref: no findings ({checked})"),
+        (false, false) => format!("connref: {counts} ({checked})"),
+        (true, false) => format!(
+            "connref: {counts} introduced by this change, {} already on the base{} ({checked})",
+            existing,
+            if report.fail_on == crate::config::FailOn::All && existing > 0 {
+                " (counted: --fail-on all)"
+            } else {
+                ""
+            }
+        ),
+    }
 }

@@ -22,12 +22,18 @@ pub struct JsonFinding<'a> {
     pub flow: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_id: Option<&'a str>,
+    /// What to do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<&'a str>,
+    /// Only with a base: whether the change introduced it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<bool>,
 }
 
 impl<'a> From<&'a Finding> for JsonFinding<'a> {
     fn from(f: &'a Finding) -> Self {
         JsonFinding {
-            code: f.code,
+            code: f.code(),
             severity: f.severity,
             message: &f.message,
             path: &f.loc.path,
@@ -37,6 +43,8 @@ impl<'a> From<&'a Finding> for JsonFinding<'a> {
             reference: f.reference.as_deref(),
             flow: f.flow.as_deref(),
             flow_id: f.flow_id.as_deref(),
+            help: f.help.as_deref(),
+            new: f.new,
         }
     }
 }
@@ -48,6 +56,9 @@ struct Summary {
     infos: usize,
     files: usize,
     solutions: usize,
+    /// Only with a base: how many findings the base already had.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    existing: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -63,7 +74,7 @@ struct Document<'a> {
 }
 
 pub fn render(report: &Report) -> String {
-    let c = report.counts();
+    let c = report.all_counts();
     let doc = Document {
         version: 1,
         findings: report.findings.iter().map(JsonFinding::from).collect(),
@@ -73,6 +84,7 @@ pub fn render(report: &Report) -> String {
             infos: c.infos,
             files: report.files,
             solutions: report.solutions,
+            existing: report.compared.then(|| report.existing().count()),
         },
         coverage: &report.coverage,
         identities: report.identities.as_deref(),

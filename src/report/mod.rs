@@ -1,7 +1,12 @@
 //! Reports: the same findings as rustc-style text, GitHub workflow commands, or JSON.
 
+pub mod comment;
+pub mod concise;
 pub mod coverage;
+pub mod diff;
 pub mod github;
+pub mod graph;
+pub mod history;
 pub mod human;
 pub mod json;
 pub mod markdown;
@@ -13,6 +18,7 @@ use std::sync::Arc;
 use clap::ValueEnum;
 use serde::Serialize;
 
+use crate::config::FailOn;
 use crate::finding::{Counts, Finding};
 use crate::model::Snapshot;
 use crate::rules::identity::Assignment;
@@ -25,6 +31,8 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0, for code-scanning upload.
     Sarif,
+    /// One line a finding: `path:line:col: severity[CODE] message`.
+    Concise,
 }
 
 impl Format {
@@ -36,6 +44,41 @@ impl Format {
             Format::Human
         }
     }
+}
+
+/// How a report is shown, beside what it says.
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    pub color: bool,
+    /// With a base: the existing findings in full, not one line per code.
+    pub show_existing: bool,
+    /// Findings only: no tables, no summed-up lines, no closing line (human and concise).
+    pub quiet: bool,
+    /// A count per code instead of the findings (human and concise).
+    pub statistics: bool,
+    /// Human and concise paths are shown relative to `cwd`; findings' paths are relative to
+    /// `root` (the repository's top). Both absolute; `None`: shown as they are.
+    pub relative_to: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+impl View {
+    /// A finding's path as a terminal user can open it: relative to the current folder.
+    pub fn path<'a>(&self, path: &'a str) -> std::borrow::Cow<'a, str> {
+        match &self.relative_to {
+            Some((root, cwd)) => relative(&root.join(path), cwd).into(),
+            None => path.into(),
+        }
+    }
+}
+
+/// `target` relative to `from` (both absolute), with forward slashes.
+pub fn relative(target: &std::path::Path, from: &std::path::Path) -> String {
+    let t: Vec<_> = target.components().collect();
+    let f: Vec<_> = from.components().collect();
+    let common = t.iter().zip(&f).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = std::iter::repeat_n("..".to_owned(), f.len() - common).collect();
+    parts.extend(t[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned()));
+    if parts.is_empty() { ".".to_owned() } else { parts.join("/") }
 }
 
 /// Everything a report shows: the findings, the text of the files they point into, and what
@@ -56,6 +99,12 @@ pub struct Report {
     pub unassigned_flows: Vec<FlowRef>,
     /// Config that is valid but useless here; printed on stderr, not part of the report.
     pub warnings: Vec<String>,
+    /// Whether a base was known: each finding is then marked introduced or existing.
+    pub compared: bool,
+    /// With a base: whether existing findings count towards the exit code and the verdict.
+    pub fail_on: FailOn,
+    /// The config in use, for the closing line (`None`: not told, as in `diff`).
+    pub config_label: Option<String>,
 }
 
 /// One identity with its references and the flows that run as it.
@@ -132,21 +181,56 @@ impl Report {
         self.unassigned_flows.dedup();
     }
 
+    /// Findings the change introduced (every finding when there is no base).
+    pub fn introduced(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.is_new())
+    }
+
+    /// Findings the base already had (none when there is no base).
+    pub fn existing(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| !f.is_new())
+    }
+
+    /// Findings shown in full: those that count, and all with `--show-existing`.
+    pub fn in_full<'a>(&'a self, view: &View) -> impl Iterator<Item = &'a Finding> {
+        let all = view.show_existing;
+        self.findings.iter().filter(move |f| all || self.counts_towards_verdict(f))
+    }
+
+    /// Findings summed up one line per code: the existing ones that do not count.
+    pub fn summed_up(&self, view: &View) -> impl Iterator<Item = &Finding> {
+        let all = view.show_existing;
+        self.findings.iter().filter(move |f| !all && !self.counts_towards_verdict(f))
+    }
+
+    /// Whether `f` counts towards the exit code and the verdict.
+    pub fn counts_towards_verdict(&self, f: &Finding) -> bool {
+        self.fail_on == FailOn::All || f.is_new()
+    }
+
+    /// Counts of the findings that decide the verdict: with a base, those the change
+    /// introduced (all with `--fail-on all`); without one, all.
     pub fn counts(&self) -> Counts {
+        Counts::of(self.findings.iter().filter(|f| self.counts_towards_verdict(f)))
+    }
+
+    /// Counts of every finding, introduced or existing.
+    pub fn all_counts(&self) -> Counts {
         Counts::of(&self.findings)
     }
 
-    /// Exit code 1 when any finding is an error.
+    /// Exit code 1 when a finding that counts is an error.
     pub fn exit_code(&self) -> u8 {
         u8::from(self.counts().errors > 0)
     }
 
-    pub fn render(&self, format: Format, color: bool) -> String {
+    pub fn render(&self, format: Format, view: &View) -> String {
         match format {
-            Format::Human => human::render(self, color),
-            Format::Github => github::render(self),
+            Format::Human => human::render(self, view),
+            Format::Github => github::render(self, view),
             Format::Json => json::render(self),
             Format::Sarif => sarif::render(self),
+            Format::Concise => concise::render(self, view),
         }
     }
 }
