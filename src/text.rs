@@ -122,7 +122,10 @@ impl LineIndex {
         // Counting non-continuation bytes counts chars without decoding; minified flows put
         // a whole megabyte on one line, so this must stay a tight loop.
         let col = bytes[start..offset].iter().filter(|&&b| (b & 0xC0) != 0x80).count();
-        (u32::try_from(line + 1).unwrap_or(u32::MAX), u32::try_from(col + 1).unwrap_or(u32::MAX))
+        (
+            u32::try_from(line + 1).unwrap_or(u32::MAX),
+            u32::try_from(col + 1).unwrap_or(u32::MAX),
+        )
     }
 
     /// Byte range of the line that holds `offset`, without its line ending.

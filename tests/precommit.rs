@@ -93,7 +93,10 @@ fn run_hook(pre_commit: &str, dir: &Path) -> (bool, String) {
     let config = config.path().join("pre-commit-config.yaml");
     std::fs::write(
         &config,
-        format!("repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: connref\n", repo.display()),
+        format!(
+            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: connref\n",
+            repo.display()
+        ),
     )
     .expect("config");
     let out = Command::new(pre_commit)

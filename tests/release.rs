@@ -100,7 +100,10 @@ fn package(out: &Path, target: &str) -> String {
             .expect("bash runs");
         assert!(run.status.success(), "package.sh failed: {}", String::from_utf8_lossy(&run.stderr));
         let asset = format!("connref-{}-{target}.tar.gz", env!("CARGO_PKG_VERSION"));
-        assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), dir.path().join(&asset).to_string_lossy());
+        assert_eq!(
+            String::from_utf8_lossy(&run.stdout).trim(),
+            dir.path().join(&asset).to_string_lossy()
+        );
         (dir, asset)
     });
     std::fs::create_dir_all(out).expect("mkdir");
@@ -112,7 +115,11 @@ fn package(out: &Path, target: &str) -> String {
 
 fn sha256(path: &Path) -> String {
     let out = Command::new("sha256sum").arg(path).output().expect("sha256sum");
-    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or_default().to_owned()
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[test]
@@ -129,14 +136,21 @@ fn packaged_archive_installs_from_a_local_server_and_runs() {
     let sum = std::fs::read_to_string(assets.join(format!("{asset}.sha256"))).expect("sha256 file");
     assert_eq!(sum, format!("{}  {asset}\n", sha256(&assets.join(&asset))));
     let listing = Command::new("tar").arg("-tzf").arg(assets.join(&asset)).output().expect("tar");
-    assert_eq!(String::from_utf8_lossy(&listing.stdout), "connref\n", "the binary sits at the top of the archive");
+    assert_eq!(
+        String::from_utf8_lossy(&listing.stdout),
+        "connref\n",
+        "the binary sits at the top of the archive"
+    );
 
     let url = serve(assets);
     let version = env!("CARGO_PKG_VERSION");
     let r = install(&f, &url, arch, &[("INPUT_VERSION", version)]);
     assert_eq!(r.code, Some(0), "{}", r.stdout);
     assert_eq!(r.github_path, format!("{}\n", r.dest.display()));
-    let run = Command::new(r.dest.join("connref")).arg("--version").output().expect("installed binary runs");
+    let run = Command::new(r.dest.join("connref"))
+        .arg("--version")
+        .output()
+        .expect("installed binary runs");
     assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), format!("connref {version}"));
 
     // With no version input, a release tag as the action's ref installs that release…
@@ -186,11 +200,17 @@ fn archive_without_checksum_is_refused() {
     let r = install(&f, &serve(assets), arch, &[("INPUT_VERSION", env!("CARGO_PKG_VERSION"))]);
     assert_eq!(r.code, Some(1), "{}", r.stdout);
     assert!(
-        r.stdout.contains(&format!("::error title=connref::cannot download {}", "http://127.0.0.1")),
+        r.stdout
+            .contains(&format!("::error title=connref::cannot download {}", "http://127.0.0.1")),
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains(&format!("{asset}.sha256: connref does not install a binary it cannot verify")), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains(&format!("{asset}.sha256: connref does not install a binary it cannot verify")),
+        "{}",
+        r.stdout
+    );
     assert_eq!(r.github_path, "");
     assert!(!r.dest.join("connref").exists());
 }

@@ -61,7 +61,10 @@ fn wheel_installs_into_a_fresh_virtualenv_and_runs() {
     );
 
     let venv = dir.path().join("venv");
-    assert!(works(Command::new("python3").arg("-m").arg("venv").arg(&venv)), "python3 -m venv failed");
+    assert!(
+        works(Command::new("python3").arg("-m").arg("venv").arg(&venv)),
+        "python3 -m venv failed"
+    );
     let bin = venv.join(if cfg!(windows) { "Scripts" } else { "bin" });
     let pip = Command::new(bin.join("pip"))
         .args(["install", "--quiet", "--no-index", "--disable-pip-version-check"])
@@ -70,7 +73,10 @@ fn wheel_installs_into_a_fresh_virtualenv_and_runs() {
         .expect("pip runs");
     assert!(pip.status.success(), "pip install failed: {}", String::from_utf8_lossy(&pip.stderr));
 
-    let version = Command::new(bin.join("connref")).arg("--version").output().expect("connref from the venv");
+    let version = Command::new(bin.join("connref"))
+        .arg("--version")
+        .output()
+        .expect("connref from the venv");
     assert_eq!(
         String::from_utf8_lossy(&version.stdout).trim(),
         format!("connref {}", env!("CARGO_PKG_VERSION"))
@@ -88,7 +94,12 @@ fn wheel_installs_into_a_fresh_virtualenv_and_runs() {
 #[test]
 fn pyproject_ships_the_binary_with_maturin() {
     let text = std::fs::read_to_string(manifest_dir().join("pyproject.toml")).expect("pyproject.toml");
-    for needle in ["build-backend = \"maturin\"", "bindings = \"bin\"", "name = \"connref\"", "dynamic = [\"version\"]"] {
+    for needle in [
+        "build-backend = \"maturin\"",
+        "bindings = \"bin\"",
+        "name = \"connref\"",
+        "dynamic = [\"version\"]",
+    ] {
         assert!(text.contains(needle), "{needle} missing from pyproject.toml");
     }
 }

@@ -20,9 +20,8 @@ pub const CONNECTORS: &[(&str, &str)] = &[
 /// (median 11 KB, mean 15 KB): each generated flow is padded to one of them, so the workload
 /// has the spread of real flows rather than one small size.
 pub const CORPUS_FLOW_SIZES: [usize; 37] = [
-    1189, 2032, 2704, 2704, 3439, 3741, 3875, 5289, 5563, 6331, 7001, 7285, 7573, 7606, 7749, 8929, 10581,
-    11136, 11136, 12844, 13898, 13950, 15290, 16386, 16817, 18340, 22460, 22866, 26130, 27756, 28039, 31763,
-    32345, 32869, 33139, 35782, 42841,
+    1189, 2032, 2704, 2704, 3439, 3741, 3875, 5289, 5563, 6331, 7001, 7285, 7573, 7606, 7749, 8929, 10581, 11136, 11136, 12844, 13898,
+    13950, 15290, 16386, 16817, 18340, 22460, 22866, 26130, 27756, 28039, 31763, 32345, 32869, 33139, 35782, 42841,
 ];
 
 /// Flows per solution: a repository of 2,000 flows holds four solutions, as large real
@@ -85,7 +84,11 @@ pub fn reference(s: usize, r: usize) -> (String, &'static str) {
 
 /// The relative path of flow `i`'s JSON file.
 pub fn flow_path(i: usize) -> String {
-    format!("Solution{}/src/Workflows/Flow{i}-{}.json", i / FLOWS_PER_SOLUTION, guid(i).to_uppercase())
+    format!(
+        "Solution{}/src/Workflows/Flow{i}-{}.json",
+        i / FLOWS_PER_SOLUTION,
+        guid(i).to_uppercase()
+    )
 }
 
 /// Flow `i` of a repository with `refs` references per solution, bound to two of them;
@@ -149,7 +152,9 @@ pub fn data_xml(i: usize) -> String {
 }
 
 pub fn solution_xml(s: usize) -> String {
-    format!("\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ImportExportXml version=\"9.2\" SolutionPackageVersion=\"9.2\" languagecode=\"1033\" generatedBy=\"CrmLive\">\n  <SolutionManifest>\n    <UniqueName>Solution{s}</UniqueName>\n    <Version>1.0.0.0</Version>\n    <Managed>0</Managed>\n    <Publisher>\n      <UniqueName>contosopub</UniqueName>\n      <CustomizationPrefix>contoso</CustomizationPrefix>\n    </Publisher>\n    <RootComponents />\n    <MissingDependencies />\n  </SolutionManifest>\n</ImportExportXml>\n")
+    format!(
+        "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ImportExportXml version=\"9.2\" SolutionPackageVersion=\"9.2\" languagecode=\"1033\" generatedBy=\"CrmLive\">\n  <SolutionManifest>\n    <UniqueName>Solution{s}</UniqueName>\n    <Version>1.0.0.0</Version>\n    <Managed>0</Managed>\n    <Publisher>\n      <UniqueName>contosopub</UniqueName>\n      <CustomizationPrefix>contoso</CustomizationPrefix>\n    </Publisher>\n    <RootComponents />\n    <MissingDependencies />\n  </SolutionManifest>\n</ImportExportXml>\n"
+    )
 }
 
 pub fn customizations_xml(s: usize, refs: usize) -> String {
@@ -293,7 +298,10 @@ pub fn sample(cmd: &mut Command, out: &Path) -> Sample {
         }
         let report = helper.stdout(file).stderr(Stdio::piped()).output().expect("measuring helper");
         let text = String::from_utf8_lossy(&report.stderr);
-        let line = text.lines().rfind(|l| l.starts_with("measured ")).unwrap_or_else(|| panic!("no measurement: {text}"));
+        let line = text
+            .lines()
+            .rfind(|l| l.starts_with("measured "))
+            .unwrap_or_else(|| panic!("no measurement: {text}"));
         let mut it = line.split_whitespace().skip(1).map(|n| n.parse::<u64>().expect("number"));
         let (nanos, rss) = (it.next().expect("wall"), it.next().expect("rss"));
         return Sample {
