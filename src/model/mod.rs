@@ -23,6 +23,9 @@ pub struct Snapshot {
     /// CR900 findings: files that could not be read or parsed.
     pub problems: Vec<Finding>,
     pub sources: BTreeMap<Arc<str>, SourceFile>,
+    /// Every solution root discovery found (repository-relative), also those whose manifest is
+    /// a look-alike or failed to parse: none at all means connref had nothing to check.
+    pub roots: Vec<String>,
 }
 
 impl Snapshot {
@@ -188,6 +191,9 @@ pub struct Flow {
     /// The display name: the data.xml `Name`, else the file name without its GUID.
     pub name: String,
     pub meta: Option<FlowMeta>,
+    /// The file that holds a flow's name and state in its layout (`.json.data.xml`,
+    /// `workflow.yml`), named when it is missing.
+    pub meta_file: &'static str,
     /// Entries of `properties.connectionReferences`, in file order.
     pub entries: Vec<FlowEntry>,
     /// Triggers and actions that use a connection, by entry key.
@@ -212,11 +218,13 @@ impl Flow {
     }
 }
 
-/// The `.json.data.xml` beside a flow.
+/// A flow's metadata: the `.json.data.xml` beside it, or its `workflow.yml`.
 #[derive(Debug, Clone)]
 pub struct FlowMeta {
     pub path: Arc<str>,
     pub name: Option<String>,
+    /// Where the display name is written.
+    pub name_loc: Option<Loc>,
     pub category: Option<String>,
     /// StateCode with the location of its element: `0` draft (off), `1` on, `2` suspended.
     pub state: Option<(String, Loc)>,

@@ -54,11 +54,12 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
                     &registry::CR509,
                     Loc::file(&f.path),
                     format!(
-                        "flow {} has no `.json.data.xml` beside it: its display name and state are unknown",
-                        code_span(&f.name)
+                        "flow {} has no `{}` beside it: its display name and state are unknown",
+                        code_span(&f.name),
+                        f.meta_file
                     ),
                 )
-                .help("re-export the solution with `pac solution unpack` instead of copying flow files by hand"),
+                .help("export the solution again (`pac solution unpack`, or `pac solution sync` in the YAML layout) instead of copying flow files by hand"),
             ),
             Some(m) => {
                 if let Some((state, loc)) = &m.state
@@ -302,7 +303,7 @@ fn undefined(ctx: &Context<'_>, s: &Solution, f: &Flow, logical_name: &str, loc:
             &registry::CR502,
             loc.clone(),
             format!(
-                "flow {} is bound to {logical_name}, which solution {} does not define: Solution.xml declares it a dependency on solution {}{version}",
+                "flow {} is bound to {logical_name}, which solution {} does not define: the solution manifest declares it a dependency on solution {}{version}",
                 code_span(&f.name),
                 code_span(&s.unique_name),
                 code_span(&dep.unique_name),
@@ -318,7 +319,7 @@ fn undefined(ctx: &Context<'_>, s: &Solution, f: &Flow, logical_name: &str, loc:
         ));
     }
     let note = if listing.is_some() {
-        " (it is only listed under MissingDependencies in Solution.xml)"
+        " (it is only listed under the solution manifest's MissingDependencies)"
     } else {
         ""
     };

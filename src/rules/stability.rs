@@ -206,7 +206,7 @@ pub fn analyze(base: &Snapshot, head: &Snapshot, config: &Config) -> Analysis {
                         crate::report::plural(flows, "flow", "flows"),
                     ),
                 )
-                .help("if the solution moved, check that its new root has Other/Solution.xml and Other/Customizations.xml; if it was removed on purpose, its references and flows leave every environment with it")
+                .help("if the solution moved, check that its new root is found (`connref check` on it lists the solution); if it was removed on purpose, its references and flows leave every environment with it")
                 .solution(&b.unique_name),
             );
             continue;
@@ -350,7 +350,7 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
                         code_span(&r.logical_name), code_span(&n.logical_name), code_span(&r.logical_name)),
                 )
                 .help(format!(
-                    "restore {} in Customizations.xml, bind its flows back to it and delete {}: flows in every environment are bound to the old name",
+                    "restore the reference's definition {}, bind its flows back to it and delete {}: flows in every environment are bound to the old name",
                     code_span(&r.logical_name), code_span(&n.logical_name)))
                 .solution(sol)
                 .reference(&n.logical_name),
@@ -389,7 +389,7 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
                 format!("reference {} is gone: {used}{replacement} {note}", code_span(&r.logical_name)),
             )
             .help(format!(
-                "restore {} in Customizations.xml: a shipped reference must stay (change its display name if it is no longer wanted)",
+                "restore the reference's definition {}: a shipped reference must stay (change its display name if it is no longer wanted)",
                 code_span(&r.logical_name)
             ))
             .solution(sol)
