@@ -45,7 +45,10 @@ fn readme_rule_tables_match_the_registry() {
         }
     }
     for (code, _) in &rows {
-        assert!(RULES.iter().any(|r| r.code == code), "the README documents {code}, which the registry does not have");
+        assert!(
+            RULES.iter().any(|r| r.code == code),
+            "the README documents {code}, which the registry does not have"
+        );
     }
     for (a, b) in &ranges {
         let first = RULES.iter().filter(|r| r.code.starts_with(&a[..3])).map(|r| r.code).min();
