@@ -7,9 +7,12 @@ use common::*;
 
 use connref::rules::registry::RULES;
 
+/// `(code, severity column)` of a table row, or `(first, last)` of a range row.
+type Pair = (String, String);
+
 /// `(code, severity column)` of every table row that starts with a rule code, and the ranges
 /// (`CR201–CR207`) of the summary table.
-fn readme_rows() -> (Vec<(String, String)>, Vec<(String, String)>) {
+fn readme_rows() -> (Vec<Pair>, Vec<Pair>) {
     let text = std::fs::read_to_string(manifest_dir().join("README.md")).expect("README.md");
     let mut rows = Vec::new();
     let mut ranges = Vec::new();
@@ -32,7 +35,7 @@ fn readme_rule_tables_match_the_registry() {
     let (rows, ranges) = readme_rows();
     assert!(rows.len() >= RULES.len(), "the README documents {} rows", rows.len());
     for r in RULES {
-        let documented: Vec<&(String, String)> = rows.iter().filter(|(c, _)| c == r.code).collect();
+        let documented: Vec<&Pair> = rows.iter().filter(|(c, _)| c == r.code).collect();
         assert!(!documented.is_empty(), "{} is not in a README rule table", r.code);
         for (_, severity) in documented {
             // A rule whose severity depends on config or case says both (`info, warning above…`).
