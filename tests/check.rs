@@ -69,7 +69,11 @@ fn exit_codes() {
     let f = Fixture::new();
     let empty = connref(f.path(), &["check"]);
     assert_eq!(empty.code, 2, "an empty tree is nothing checked, never clean");
-    assert!(empty.stderr.starts_with("connref: no solution source found under ."), "{}", empty.stderr);
+    assert!(
+        empty.stderr.starts_with("connref: no solution source found under ."),
+        "{}",
+        empty.stderr
+    );
     let missing = connref(f.path(), &["check", "no/such/folder"]);
     assert_eq!(missing.code, 2);
     assert!(missing.stderr.contains("no/such/folder"), "{}", missing.stderr);

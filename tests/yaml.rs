@@ -94,7 +94,8 @@ fn places(doc: &Value) -> Vec<(String, String, u64, u64)> {
 fn has(doc: &Value, code: &str, path: &str, line: u64, column: u64) {
     let all = places(doc);
     assert!(
-        all.iter().any(|(c, p, l, col)| c == code && p == path && *l == line && *col == column),
+        all.iter()
+            .any(|(c, p, l, col)| c == code && p == path && *l == line && *col == column),
         "expected {code} at {path}:{line}:{column}, found {all:#?}"
     );
 }
@@ -113,8 +114,22 @@ fn example_report_snapshot() {
 #[test]
 fn a_clean_yaml_root_is_checked_and_clean() {
     let f = Fixture::new();
-    yaml_solution(&f, "Flows", "Billing", "contoso", &[("contoso_billing_outlook", "shared_office365")], &[G1]);
-    yaml_flow(&f, "Flows", "Send invoice", G1, "1", &[("shared_office365", "contoso_billing_outlook", "shared_office365")]);
+    yaml_solution(
+        &f,
+        "Flows",
+        "Billing",
+        "contoso",
+        &[("contoso_billing_outlook", "shared_office365")],
+        &[G1],
+    );
+    yaml_flow(
+        &f,
+        "Flows",
+        "Send invoice",
+        G1,
+        "1",
+        &[("shared_office365", "contoso_billing_outlook", "shared_office365")],
+    );
     let (code, doc) = json_check(&f, &[]);
     assert_eq!(code, 0, "{doc:#}");
     assert_eq!(codes(&doc), Vec::<String>::new());
@@ -130,12 +145,12 @@ fn naming_and_flow_rules_point_into_yaml_and_flow_json() {
         "Billing",
         "contoso",
         &[
-            ("billingoutlook", "shared_office365"),                  // CR101
-            ("fab_billing_outlook", "shared_office365"),             // CR102
-            ("contoso_billing_sharepoint", "shared_office365"),      // CR103
-            ("contoso_sharedoffice365_87e06", "shared_office365"),   // CR104
+            ("billingoutlook", "shared_office365"),                // CR101
+            ("fab_billing_outlook", "shared_office365"),           // CR102
+            ("contoso_billing_sharepoint", "shared_office365"),    // CR103
+            ("contoso_sharedoffice365_87e06", "shared_office365"), // CR104
             ("contoso_alerts_teams", "shared_teams"),
-            ("contoso_spare_teams", "shared_teams"),                 // CR503
+            ("contoso_spare_teams", "shared_teams"),                   // CR503
             ("contoso_reports_sharepoint", "shared_sharepointonline"), // CR504, CR507
         ],
         &[G1, G2],
@@ -188,10 +203,28 @@ fn naming_and_flow_rules_point_into_yaml_and_flow_json() {
 #[test]
 fn several_solutions_share_a_root_through_solutioncomponents() {
     let f = Fixture::new();
-    yaml_solution(&f, "", "Core", "contoso", &[("contoso_core_dataverse", "shared_commondataserviceforapps")], &[]);
+    yaml_solution(
+        &f,
+        "",
+        "Core",
+        "contoso",
+        &[("contoso_core_dataverse", "shared_commondataserviceforapps")],
+        &[],
+    );
     yaml_solution(&f, "", "Ext", "contoso", &[], &[G1]);
     // Ext's flow is bound to a reference that only Core lists: a cross-solution dependency.
-    yaml_flow(&f, "", "Sync", G1, "1", &[("shared_commondataserviceforapps", "contoso_core_dataverse", "shared_commondataserviceforapps")]);
+    yaml_flow(
+        &f,
+        "",
+        "Sync",
+        G1,
+        "1",
+        &[(
+            "shared_commondataserviceforapps",
+            "contoso_core_dataverse",
+            "shared_commondataserviceforapps",
+        )],
+    );
     // A reference no solution lists belongs to none.
     f.write(
         "connectionreferences/contoso_stray_outlook/connectionreference.yml",
@@ -199,46 +232,93 @@ fn several_solutions_share_a_root_through_solutioncomponents() {
     );
     let (_, doc) = json_check(&f, &[]);
     assert_eq!(doc["summary"]["solutions"], 2, "{doc:#}");
-    let cr502: Vec<&Value> = doc["findings"].as_array().unwrap().iter().filter(|x| x["code"] == "CR502").collect();
+    let cr502: Vec<&Value> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["code"] == "CR502")
+        .collect();
     assert_eq!(cr502.len(), 1, "{doc:#}");
     assert_eq!(cr502[0]["severity"], "warning", "another solution of the repository defines it");
-    assert!(!codes(&doc).contains(&"CR503".to_owned()), "the stray reference is in no solution: {doc:#}");
     assert!(
-        !places(&doc).iter().any(|p| p.1.contains("contoso_stray_outlook")),
-        "{doc:#}"
+        !codes(&doc).contains(&"CR503".to_owned()),
+        "the stray reference is in no solution: {doc:#}"
     );
+    assert!(!places(&doc).iter().any(|p| p.1.contains("contoso_stray_outlook")), "{doc:#}");
 }
 
 #[test]
 fn settings_graph_and_identity_work_on_yaml_roots() {
     let f = Fixture::new();
-    yaml_solution(&f, "Flows", "Billing", "contoso", &[("contoso_billing_outlook", "shared_office365")], &[G1]);
-    yaml_flow(&f, "Flows", "Send invoice", G1, "1", &[("shared_office365", "contoso_billing_outlook", "shared_office365")]);
-    f.write("Flows/config/Test/deploymentSettings.json", "{\n  \"EnvironmentVariables\": [],\n  \"ConnectionReferences\": []\n}\n");
+    yaml_solution(
+        &f,
+        "Flows",
+        "Billing",
+        "contoso",
+        &[("contoso_billing_outlook", "shared_office365")],
+        &[G1],
+    );
+    yaml_flow(
+        &f,
+        "Flows",
+        "Send invoice",
+        G1,
+        "1",
+        &[("shared_office365", "contoso_billing_outlook", "shared_office365")],
+    );
+    f.write(
+        "Flows/config/Test/deploymentSettings.json",
+        "{\n  \"EnvironmentVariables\": [],\n  \"ConnectionReferences\": []\n}\n",
+    );
     let (_, doc) = json_check(&f, &[]);
     has(&doc, "CR401", "Flows/config/Test/deploymentSettings.json", 3, 27);
     let out = connref(f.path(), &["settings", "--env", "Prod", "--write"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    let written = std::fs::read_to_string(f.path().join("Flows/config/Prod/deploymentSettings.json")).expect("written under the root's config/");
+    let written =
+        std::fs::read_to_string(f.path().join("Flows/config/Prod/deploymentSettings.json")).expect("written under the root's config/");
     assert!(written.contains("contoso_billing_outlook"), "{written}");
     let graph = connref(f.path(), &["graph", "--format", "json"]);
     assert_eq!(graph.code, 0, "{}", graph.stderr);
-    assert!(graph.stdout.contains("contoso_billing_outlook") && graph.stdout.contains("Send invoice"), "{}", graph.stdout);
+    assert!(
+        graph.stdout.contains("contoso_billing_outlook") && graph.stdout.contains("Send invoice"),
+        "{}",
+        graph.stdout
+    );
 }
 
 #[test]
 fn a_move_from_xml_to_yaml_is_no_event_and_a_later_removal_is() {
     let f = Fixture::new();
-    let refs = [("contoso_billing_outlook", "Mail", "shared_office365"), ("contoso_billing_teams", "Teams", "shared_teams")];
+    let refs = [
+        ("contoso_billing_outlook", "Mail", "shared_office365"),
+        ("contoso_billing_teams", "Teams", "shared_teams"),
+    ];
     solution(&f, "src", "Billing", "contoso", &refs);
-    flow(&f, "src", "Send invoice", G1, 1, &[("shared_office365", "contoso_billing_outlook", "shared_office365")]);
+    flow(
+        &f,
+        "src",
+        "Send invoice",
+        G1,
+        1,
+        &[("shared_office365", "contoso_billing_outlook", "shared_office365")],
+    );
     f.git(&["init", "-q"]);
     f.git(&["add", "-A"]);
     f.git(&["commit", "-q", "-m", "xml"]);
     std::fs::remove_dir_all(f.path().join("src")).expect("remove the XML root");
-    let yrefs = [("contoso_billing_outlook", "shared_office365"), ("contoso_billing_teams", "shared_teams")];
+    let yrefs = [
+        ("contoso_billing_outlook", "shared_office365"),
+        ("contoso_billing_teams", "shared_teams"),
+    ];
     yaml_solution(&f, "Flows", "Billing", "contoso", &yrefs, &[G1]);
-    yaml_flow(&f, "Flows", "Send invoice", G1, "1", &[("shared_office365", "contoso_billing_outlook", "shared_office365")]);
+    yaml_flow(
+        &f,
+        "Flows",
+        "Send invoice",
+        G1,
+        "1",
+        &[("shared_office365", "contoso_billing_outlook", "shared_office365")],
+    );
     f.git(&["add", "-A"]);
     f.git(&["commit", "-q", "-m", "move to the YAML layout"]);
     let (code, doc) = json_check(&f, &["--base", "HEAD~1"]);
@@ -262,16 +342,39 @@ fn a_move_from_xml_to_yaml_is_no_event_and_a_later_removal_is() {
 #[test]
 fn bad_yaml_is_cr900_at_the_parser_position_and_the_rest_is_checked() {
     let f = Fixture::new();
-    yaml_solution(&f, "", "Billing", "contoso", &[("contoso_billing_outlook", "shared_office365")], &[G1]);
-    yaml_flow(&f, "", "Send invoice", G1, "1", &[("shared_office365", "contoso_billing_outlook", "shared_office365")]);
+    yaml_solution(
+        &f,
+        "",
+        "Billing",
+        "contoso",
+        &[("contoso_billing_outlook", "shared_office365")],
+        &[G1],
+    );
+    yaml_flow(
+        &f,
+        "",
+        "Send invoice",
+        G1,
+        "1",
+        &[("shared_office365", "contoso_billing_outlook", "shared_office365")],
+    );
     // Without solutioncomponents.yml the one solution owns every component of its root.
     f.remove("solutions/Billing/solutioncomponents.yml");
     let cr = |n: &str| format!("connectionreferences/{n}/connectionreference.yml");
-    f.write(&cr("contoso_tabs_outlook"), "connectionreference:\n\t'@connectionreferencelogicalname': x\n");
-    f.write(&cr("contoso_dup_outlook"), "connectionreference:\n  '@connectionreferencelogicalname': a\n  '@connectionreferencelogicalname': b\n");
+    f.write(
+        &cr("contoso_tabs_outlook"),
+        "connectionreference:\n\t'@connectionreferencelogicalname': x\n",
+    );
+    f.write(
+        &cr("contoso_dup_outlook"),
+        "connectionreference:\n  '@connectionreferencelogicalname': a\n  '@connectionreferencelogicalname': b\n",
+    );
     let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..30 {
-        bomb.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n", p = i - 1));
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n",
+            p = i - 1
+        ));
     }
     bomb.push_str("connectionreference:\n  '@connectionreferencelogicalname': contoso_bomb_outlook\n  connectorid: /providers/Microsoft.PowerApps/apis/shared_office365\n");
     f.write(&cr("contoso_bomb_outlook"), bomb);
@@ -300,10 +403,20 @@ fn bad_yaml_is_cr900_at_the_parser_position_and_the_rest_is_checked() {
     let g3 = "11111111-2222-4333-8444-555555555555";
     f.write(
         &format!("modernflows/{g3}/workflow.yml"),
-        format!("Workflow:\n  '@WorkflowId': '{{{g3}}}'\n  '@Name': Lost\n  JsonFileName: /modernflows/{g3}/Lost-{}.json\n  StateCode: 1\n", g3.to_ascii_uppercase()),
+        format!(
+            "Workflow:\n  '@WorkflowId': '{{{g3}}}'\n  '@Name': Lost\n  JsonFileName: /modernflows/{g3}/Lost-{}.json\n  StateCode: 1\n",
+            g3.to_ascii_uppercase()
+        ),
     );
     let g4 = "21111111-2222-4333-8444-555555555555";
-    yaml_flow(&f, "", "Escape", g4, "1", &[("shared_office365", "contoso_billing_outlook", "shared_office365")]);
+    yaml_flow(
+        &f,
+        "",
+        "Escape",
+        g4,
+        "1",
+        &[("shared_office365", "contoso_billing_outlook", "shared_office365")],
+    );
     f.write(
         &format!("modernflows/{g4}/workflow.yml"),
         format!("Workflow:\n  '@WorkflowId': '{{{g4}}}'\n  '@Name': Escape\n  JsonFileName: ../../etc/passwd\n  StateCode: 1\n"),
@@ -315,7 +428,12 @@ fn bad_yaml_is_cr900_at_the_parser_position_and_the_rest_is_checked() {
     has(&doc, "CR900", &cr("contoso_tabs_outlook"), 2, 2);
     has(&doc, "CR900", &cr("contoso_dup_outlook"), 3, 3);
     has(&doc, "CR900", &cr("contoso_deep_outlook"), 1, 256);
-    assert!(places(&doc).iter().any(|p| p.0 == "CR900" && p.1 == cr("contoso_deepblock_outlook")), "{doc:#}");
+    assert!(
+        places(&doc)
+            .iter()
+            .any(|p| p.0 == "CR900" && p.1 == cr("contoso_deepblock_outlook")),
+        "{doc:#}"
+    );
     has(&doc, "CR900", &format!("modernflows/{g3}/workflow.yml"), 4, 17);
     has(&doc, "CR900", &format!("modernflows/{g4}/workflow.yml"), 4, 17);
     // Read normally where valid: anchors and aliases, a 10 MB scalar, UTF-16 with a BOM.
@@ -333,21 +451,43 @@ fn bad_yaml_is_cr900_at_the_parser_position_and_the_rest_is_checked() {
 #[test]
 fn an_extracted_zip_is_a_root_unless_it_sits_beside_other() {
     let f = Fixture::new();
-    solution(&f, "zip", "Billing", "contoso", &[("contoso_billing_outlook", "Mail", "shared_office365")]);
-    for (from, to) in [("Other/Solution.xml", "solution.xml"), ("Other/Customizations.xml", "customizations.xml")] {
+    solution(
+        &f,
+        "zip",
+        "Billing",
+        "contoso",
+        &[("contoso_billing_outlook", "Mail", "shared_office365")],
+    );
+    for (from, to) in [
+        ("Other/Solution.xml", "solution.xml"),
+        ("Other/Customizations.xml", "customizations.xml"),
+    ] {
         let text = std::fs::read(f.path().join("zip").join(from)).expect("read");
         f.write(&format!("zip/{to}"), text);
     }
     std::fs::remove_dir_all(f.path().join("zip/Other")).expect("remove Other");
-    f.write("zip/[Content_Types].xml", "<?xml version=\"1.0\" encoding=\"utf-8\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\" />");
-    flow(&f, "zip", "Send invoice", G1, 1, &[("shared_office365", "contoso_billing_teams", "shared_office365")]);
+    f.write(
+        "zip/[Content_Types].xml",
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\" />",
+    );
+    flow(
+        &f,
+        "zip",
+        "Send invoice",
+        G1,
+        1,
+        &[("shared_office365", "contoso_billing_teams", "shared_office365")],
+    );
     let (_, doc) = json_check(&f, &[]);
     assert_eq!(doc["summary"]["solutions"], 1, "{doc:#}");
     assert!(codes(&doc).contains(&"CR502".to_owned()), "{doc:#}");
     // A root that is also an XML root keeps the lower-case files as decoys.
     let g = Fixture::new();
     solution(&g, "", "Real", "contoso", &[]);
-    g.write("solution.xml", "<ImportExportXml><SolutionManifest><UniqueName>Decoy</UniqueName></SolutionManifest></ImportExportXml>");
+    g.write(
+        "solution.xml",
+        "<ImportExportXml><SolutionManifest><UniqueName>Decoy</UniqueName></SolutionManifest></ImportExportXml>",
+    );
     g.write("customizations.xml", "<ImportExportXml />");
     g.write("[Content_Types].xml", "<Types />");
     let (_, doc) = json_check(&g, &[]);
@@ -358,7 +498,11 @@ fn no_source(out: &Output, shown: &str) {
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
     let first = out.stderr.lines().next().unwrap_or_default();
     assert_eq!(first, format!("connref: no solution source found under {shown}"), "{}", out.stderr);
-    assert!(out.stderr.contains("solutions/<Name>/solution.yml") && out.stderr.contains("Other/Solution.xml"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("solutions/<Name>/solution.yml") && out.stderr.contains("Other/Solution.xml"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -369,12 +513,19 @@ fn nothing_to_check_is_exit_2_never_a_pass() {
     f.write("json/data/rows.json", "[1, 2, 3]\n");
     no_source(&connref(f.path(), &["check", "empty"]), "empty");
     no_source(&connref(f.path(), &["check", "json"]), "json");
-    for cmd in [&["graph", "json"][..], &["settings", "json", "--env", "Prod"], &["check", "json", "--format", "github"]] {
+    for cmd in [
+        &["graph", "json"][..],
+        &["settings", "json", "--env", "Prod"],
+        &["check", "json", "--format", "github"],
+    ] {
         no_source(&connref(f.path(), cmd), "json");
     }
     // Look-alikes are named.
     f.write("look/Other/Solution.xml", "<ImportExportXml />");
-    f.write("look/Kit/Kit.cdsproj", "<Project><PropertyGroup><SolutionRootPath>source</SolutionRootPath></PropertyGroup></Project>");
+    f.write(
+        "look/Kit/Kit.cdsproj",
+        "<Project><PropertyGroup><SolutionRootPath>source</SolutionRootPath></PropertyGroup></Project>",
+    );
     f.write("look/cloned/solutions/readme.md", "x");
     let out = connref(f.path(), &["check", "look"]);
     no_source(&out, "look");
@@ -382,7 +533,12 @@ fn nothing_to_check_is_exit_2_never_a_pass() {
     assert!(out.stderr.contains("`look/Kit/source` holds no solution root"), "{}", out.stderr);
     assert!(out.stderr.contains("`look/cloned/solutions/` without"), "{}", out.stderr);
     // A wrong PATH says that it does not exist, with or without a base.
-    for args in [&["check", "no/such"][..], &["check", "no/such", "--base", "HEAD"], &["history", "no/such"], &["diff", "no/such", "--base", "HEAD"]] {
+    for args in [
+        &["check", "no/such"][..],
+        &["check", "no/such", "--base", "HEAD"],
+        &["history", "no/such"],
+        &["diff", "no/such", "--base", "HEAD"],
+    ] {
         let out = connref(f.path(), args);
         assert_eq!(out.code, 2);
         assert!(out.stderr.contains("`no/such` does not exist"), "{args:?}: {}", out.stderr);
@@ -417,19 +573,43 @@ fn solutions(out: &Output) -> u64 {
 #[test]
 fn a_path_inside_a_root_checks_the_whole_root() {
     let f = Fixture::new();
-    solution(&f, "Kit/src", "Billing", "contoso", &[("contoso_billing_outlook", "Mail", "shared_office365")]);
-    flow(&f, "Kit/src", "Send invoice", G1, 1, &[("shared_office365", "contoso_billing_outlook", "shared_office365")]);
+    solution(
+        &f,
+        "Kit/src",
+        "Billing",
+        "contoso",
+        &[("contoso_billing_outlook", "Mail", "shared_office365")],
+    );
+    flow(
+        &f,
+        "Kit/src",
+        "Send invoice",
+        G1,
+        1,
+        &[("shared_office365", "contoso_billing_outlook", "shared_office365")],
+    );
     let out = connref(f.path(), &["check", "Kit/src/Workflows", "--format", "json"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains("inside the solution root `Kit/src`: checking the whole root"), "{}", out.stderr);
-    assert!(!out.stdout.contains("CR503"), "no reference is unused because PATH left flows out: {}", out.stdout);
+    assert!(
+        out.stderr.contains("inside the solution root `Kit/src`: checking the whole root"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stdout.contains("CR503"),
+        "no reference is unused because PATH left flows out: {}",
+        out.stdout
+    );
     yaml_solution(&f, "Y", "Orders", "contoso", &[("contoso_orders_outlook", "shared_office365")], &[]);
     let out = connref(f.path(), &["check", "Y/connectionreferences", "--format", "json"]);
     assert!(out.stderr.contains("inside the solution root `Y`"), "{}", out.stderr);
     assert_eq!(solutions(&out), 1, "{}", out.stdout);
     // A .cdsproj's root with an unusual folder name is found.
     solution(&f, "Odd/SolutionPackage/unpacked here", "Odd", "contoso", &[]);
-    f.write("Odd/SolutionPackage/Odd.cdsproj", "<Project><PropertyGroup><SolutionRootPath>unpacked here</SolutionRootPath></PropertyGroup></Project>");
+    f.write(
+        "Odd/SolutionPackage/Odd.cdsproj",
+        "<Project><PropertyGroup><SolutionRootPath>unpacked here</SolutionRootPath></PropertyGroup></Project>",
+    );
     let out = connref(f.path(), &["check", "Odd", "--format", "json"]);
     assert_eq!(solutions(&out), 1, "{}{}", out.stdout, out.stderr);
 }

@@ -91,11 +91,7 @@ fn lexical(p: &Path) -> PathBuf {
             c => out.push(c),
         }
     }
-    if out.is_empty() {
-        PathBuf::from(".")
-    } else {
-        out.iter().collect()
-    }
+    if out.is_empty() { PathBuf::from(".") } else { out.iter().collect() }
 }
 
 /// Nothing to check: no solution root below PATH. Exit 2, never a green "no findings".
@@ -169,12 +165,16 @@ fn lookalikes(source: &dyn Source, scope: Option<&str>, snapshot: &Snapshot) -> 
     for f in &files {
         let (dir, name) = f.rsplit_once('/').unwrap_or(("", f.as_str()));
         if name.eq_ignore_ascii_case("solution.xml") {
-            let beside = if name == "Solution.xml" { "`Customizations.xml` beside it" } else { "`customizations.xml` and `[Content_Types].xml` beside it" };
+            let beside = if name == "Solution.xml" {
+                "`Customizations.xml` beside it"
+            } else {
+                "`customizations.xml` and `[Content_Types].xml` beside it"
+            };
             out.push(format!("`{f}` without {beside}"));
-        } else if name.to_ascii_lowercase().ends_with(".cdsproj") {
-            if let Some(l) = cdsproj(source, f, dir, snapshot) {
-                out.push(l);
-            }
+        } else if name.to_ascii_lowercase().ends_with(".cdsproj")
+            && let Some(l) = cdsproj(source, f, dir, snapshot)
+        {
+            out.push(l);
         }
         let segs: Vec<&str> = f.split('/').collect();
         if let Some(i) = segs.iter().position(|s| *s == "solutions")
