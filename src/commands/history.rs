@@ -350,5 +350,8 @@ pub fn run(opts: &Options, format: HistoryFormat, out: &mut dyn Write) -> Result
     let h = compute(opts)?;
     out.write_all(crate::report::history::render(&h, format).as_bytes())
         .context("cannot write the history")?;
-    Ok(0)
+    // As `diff`: an error event in the range is a failure of the range.
+    Ok(u8::from(
+        h.events.iter().any(|e| e.finding.severity == crate::finding::Severity::Error),
+    ))
 }
