@@ -129,7 +129,13 @@ impl ScopedIgnore {
         let set = |globs: &Option<Vec<String>>, what: &str, nocase: bool| -> Result<Option<GlobSet>> {
             globs
                 .as_ref()
-                .map(|g| if nocase { glob_set_nocase(g, what, text) } else { glob_set(g, what, text) })
+                .map(|g| {
+                    if nocase {
+                        glob_set_nocase(g, what, text)
+                    } else {
+                        glob_set(g, what, text)
+                    }
+                })
                 .transpose()
         };
         self.reference_set = set(&self.references, "references", true).map_err(at)?;
@@ -376,6 +382,12 @@ impl Config {
         let mut cfg = Config::parse(&text).with_context(|| format!("invalid config `{}`", path.display()))?;
         cfg.path = Some(path);
         Ok(cfg)
+    }
+
+    /// The defaults, as with no connref.toml.
+    pub fn default_config() -> Config {
+        // The empty text always parses; the fallback is the same defaults.
+        Config::parse("").unwrap_or_default()
     }
 
     pub fn parse(text: &str) -> Result<Config> {

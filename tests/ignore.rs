@@ -44,7 +44,8 @@ fn scoped_ignore_hides_only_its_rules_and_shows_its_reason() {
     let out = connref(f.path(), &["check", "--format", "concise", "--show-ignored"]);
     assert!(out.stdout.contains("ignored by the config (3):"), "{}", out.stdout);
     assert!(
-        out.stdout.contains(&format!("error[CR104] reference `{GENERATED}`")) && out.stdout.contains("([[ignore]] on line 1: shipped: the name cannot change)"),
+        out.stdout.contains(&format!("error[CR104] reference `{GENERATED}`"))
+            && out.stdout.contains("([[ignore]] on line 1: shipped: the name cannot change)"),
         "{}",
         out.stdout
     );
@@ -57,7 +58,12 @@ fn scoped_ignore_by_flow_and_path() {
     let out = connref(f.path(), &["check", "--format", "concise", "-q"]);
     assert_eq!(lines_with(&out, "`Archive paid invoices`"), 0, "{}", out.stdout);
     assert_eq!(lines_with(&out, "error[CR406]"), 1, "{}", out.stdout);
-    assert!(out.stdout.contains("Billing/config/Prod/deploymentSettings.json:11:23: error[CR406]"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("Billing/config/Prod/deploymentSettings.json:11:23: error[CR406]"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -74,7 +80,11 @@ fn bad_ignore_tables_are_exit_2_naming_the_line() {
     let f = example();
     for (toml, line, what) in [
         ("exclude = []\n\n[[ignore]]\nrules = [\"CR999\"]\n", "line 3", "CR999"),
-        ("[[ignore]]\nrules = [\"CR104\"]\n[[ignore]]\nreferences = [\"a[\"]\n", "line 4", "a["),
+        (
+            "[[ignore]]\nrules = [\"CR104\"]\n[[ignore]]\nreferences = [\"a[\"]\n",
+            "line 4",
+            "a[",
+        ),
         ("[[ignore]]\nrule = [\"CR104\"]\n", "line 1", "rule"),
         ("[[ignore]]\nreason = \"everything\"\n", "line 1", "would hide every finding"),
     ] {
@@ -88,7 +98,10 @@ fn bad_ignore_tables_are_exit_2_naming_the_line() {
 #[test]
 fn ignore_that_matches_nothing_is_a_warning_naming_its_line() {
     let f = example();
-    f.write("connref.toml", "[[ignore]]\nrules = [\"CR104\"]\n\n[[ignore]]\nreferences = [\"nothing_like_this_*\"]\n");
+    f.write(
+        "connref.toml",
+        "[[ignore]]\nrules = [\"CR104\"]\n\n[[ignore]]\nreferences = [\"nothing_like_this_*\"]\n",
+    );
     let out = connref(f.path(), &["check"]);
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("line 4: this [[ignore]] matches no finding"), "{}", out.stderr);

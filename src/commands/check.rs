@@ -164,7 +164,10 @@ pub fn report(opts: &Options) -> Result<Report> {
         if !dropped.iter().any(|d| d.by == Some(i)) {
             report.warnings.push(format!(
                 "{}: line {}: this [[ignore]] matches no finding: remove it, or fix its globs",
-                config.path.as_deref().map_or_else(|| crate::config::FILE_NAME.into(), |p| p.display().to_string()),
+                config
+                    .path
+                    .as_deref()
+                    .map_or_else(|| crate::config::FILE_NAME.into(), |p| p.display().to_string()),
                 scoped.line
             ));
         }
