@@ -216,6 +216,8 @@ pub struct Tie {
     pub candidates: Vec<String>,
     /// The folder names a solution that is not in the tree.
     pub missing: Option<String>,
+    /// The one root that holds the file, when that decides between twin roots.
+    pub root: Option<String>,
 }
 
 impl Tie {
@@ -288,7 +290,14 @@ pub fn tie(file: &SettingsFile, solutions: &[Solution]) -> Tie {
         let depth = holders.iter().map(|s| solution_home(&s.root).len()).max()?;
         let deepest: Vec<&Solution> = holders.into_iter().filter(|s| solution_home(&s.root).len() == depth).collect();
         let n = names(deepest.iter().copied());
-        Some(if n.len() == 1 { Tie::to(n) } else { by_names(deepest) })
+        Some(match (n.len(), deepest.as_slice()) {
+            (1, [one]) => Tie {
+                root: Some(one.root.clone()),
+                ..Tie::to(n)
+            },
+            (1, _) => Tie::to(n),
+            _ => by_names(deepest),
+        })
     };
     if let Some(tie) = held_by(false) {
         return tie;
@@ -372,6 +381,7 @@ pub fn discover(source: &dyn Source, files: &[String], other_json: &[String], so
                     let tie = tie(&file, solutions);
                     file.solutions = tie.solutions;
                     file.missing_solution = tie.missing;
+                    file.root = tie.root;
                     if !file.invalid {
                         file.candidates = tie.candidates;
                     }
@@ -393,6 +403,7 @@ fn invalid(path: &str, root_loc: Loc) -> SettingsFile {
         mapped: false,
         environment_unknown: false,
         missing_solution: None,
+        root: None,
         invalid: true,
         root_loc,
         references: Vec::new(),

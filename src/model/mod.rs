@@ -38,11 +38,31 @@ impl Snapshot {
     }
 
     /// Solutions other than `except` that define `logical_name` (case-insensitively).
+    /// Roots that share their UniqueName with another root (`managed/` and `unmanaged/`,
+    /// `src/` and `src-archived/`).
+    pub fn twin_roots(&self) -> impl Iterator<Item = &Solution> {
+        self.solutions.iter().filter(|s| {
+            self.solutions
+                .iter()
+                .any(|o| !std::ptr::eq(o, *s) && o.unique_name.eq_ignore_ascii_case(&s.unique_name))
+        })
+    }
+
     pub fn definers<'a>(&'a self, logical_name: &'a str, except: &'a Solution) -> impl Iterator<Item = &'a Solution> + 'a {
         self.solutions
             .iter()
             .filter(move |s| !std::ptr::eq(*s, except) && s.reference(logical_name).is_some())
     }
+}
+
+/// Whether `path` (repository-relative) lies below the root folder `root`.
+pub fn in_root(root: &str, path: &str) -> bool {
+    root.is_empty() || path.strip_prefix(root).is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// A root folder as messages name it.
+pub fn root_label(root: &str) -> &str {
+    if root.is_empty() { "." } else { root }
 }
 
 #[derive(Debug, Clone)]

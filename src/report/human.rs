@@ -190,7 +190,7 @@ pub fn summary(report: &Report) -> String {
     };
     let checked = format!(
         "{}, {}, {} checked",
-        plural(report.solutions, "solution", "solutions"),
+        report.solutions_checked(),
         plural(report.flows, "flow", "flows"),
         plural(report.references, "reference", "references")
     );

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::{Context, list};
 use crate::finding::{Finding, Loc, Severity, code_span};
-use crate::model::{Binding, Flow, FlowEntry, Reference, Solution, connector};
+use crate::model::{Binding, Flow, FlowEntry, Reference, Solution, connector, root_label};
 use crate::rules::registry::{self, Rule};
 
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
@@ -231,9 +231,40 @@ fn candidates(s: &Solution, api: Option<&str>) -> String {
 }
 
 fn undefined(ctx: &Context<'_>, s: &Solution, f: &Flow, logical_name: &str, loc: &Loc) -> Finding {
+    // A twin root with the same UniqueName is the same solution: saying "solution `X` does
+    // not define it; solution `X` does" would contradict itself. Name the twin's root instead.
+    let twins: Vec<String> = ctx
+        .snapshot
+        .definers(logical_name, s)
+        .filter(|o| o.unique_name.eq_ignore_ascii_case(&s.unique_name))
+        .map(|o| code_span(root_label(&o.root)).to_string())
+        .collect();
+    if !twins.is_empty() {
+        return on(
+            s,
+            f,
+            &registry::CR502,
+            loc.clone(),
+            format!(
+                "flow {} is bound to {logical_name}, which root {} of solution {} does not define (its twin root {} does)",
+                code_span(&f.name),
+                code_span(root_label(&s.root)),
+                code_span(&s.unique_name),
+                list(&twins),
+                logical_name = code_span(logical_name)
+            ),
+        )
+        .reference(logical_name)
+        .help(format!(
+            "add the connection reference {logical_name} to root {} too: each root is imported on its own",
+            code_span(root_label(&s.root)),
+            logical_name = code_span(logical_name)
+        ));
+    }
     let others: Vec<String> = ctx
         .snapshot
         .definers(logical_name, s)
+        .filter(|o| !o.unique_name.eq_ignore_ascii_case(&s.unique_name))
         .map(|o| code_span(&o.unique_name).to_string())
         .collect();
     if !others.is_empty() {

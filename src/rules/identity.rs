@@ -547,6 +547,7 @@ prod = ["conn-wri"]
                 mapped: false,
                 environment_unknown: false,
                 missing_solution: None,
+                root: None,
                 invalid: false,
                 root_loc: Loc::file("deploy/prod.json"),
                 references: refs,

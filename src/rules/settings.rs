@@ -34,11 +34,15 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     out
 }
 
-/// The solutions a file covers, one per UniqueName.
+/// The solutions a file covers, one per UniqueName: of twin roots, the one its folder belongs to.
 pub fn covered<'a>(snapshot: &'a Snapshot, file: &SettingsFile) -> Vec<&'a Solution> {
     file.solutions
         .iter()
-        .filter_map(|n| snapshot.solutions.iter().find(|s| s.unique_name.eq_ignore_ascii_case(n)))
+        .filter_map(|n| {
+            let mut named = snapshot.solutions.iter().filter(|s| s.unique_name.eq_ignore_ascii_case(n));
+            let first = named.clone().next();
+            named.find(|s| file.root.as_deref() == Some(s.root.as_str())).or(first)
+        })
         .collect()
 }
 

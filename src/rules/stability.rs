@@ -544,6 +544,7 @@ mod tests {
             mapped: false,
             environment_unknown: false,
             missing_solution: None,
+            root: None,
             invalid: false,
             root_loc: Loc::file("x"),
             references: refs
