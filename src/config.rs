@@ -335,7 +335,7 @@ fn glob_set_nocase(globs: &[String], what: &str, text: &str) -> Result<GlobSet> 
 fn compile_identities(identities: &mut [Identity], text: &str) -> Result<()> {
     for i in 0..identities.len() {
         let name = identities[i].name.clone();
-        if !crate::rules::naming::is_purpose_word(&name) {
+        if !crate::naming_template::is_word(&name) {
             bail!(
                 "line {}: identity name `{name}` is not a purpose segment (ASCII letters and digits only, as in `servicewriter`)",
                 name_line(text, &name, 0)
@@ -433,9 +433,7 @@ impl Config {
             m.file_set = glob_set(&m.files, "settings.map files", text)?;
         }
         if let Some(p) = &cfg.naming.purposes
-            && let Some(bad) = p
-                .iter()
-                .find(|s| s.is_empty() || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+            && let Some(bad) = p.iter().find(|s| !crate::naming_template::is_purpose(s))
         {
             bail!(
                 "line {}: naming.purposes: `{bad}` is not a purpose (ASCII letters and digits, segments joined by `_`)",
@@ -443,12 +441,8 @@ impl Config {
             );
         }
         compile_identities(&mut cfg.identity, text)?;
-        let template = cfg.naming.template();
-        if !template.contains("{purpose}") || !template.contains("{connector}") {
-            bail!(
-                "line {}: naming.template must contain {{purpose}} and {{connector}}",
-                line_of(text, "template")
-            );
+        if let Some(why) = crate::naming_template::template_problem(cfg.naming.template()) {
+            bail!("line {}: {why}", line_of(text, "template"));
         }
         Ok(cfg)
     }
