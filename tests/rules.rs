@@ -514,6 +514,9 @@ fn rules_can_be_turned_off_or_raised_and_names_ignored() {
     assert_eq!(check(&f).0, 1);
     f.write("connref.toml", "[rules]\nCR505 = \"off\"\n");
     assert_eq!(check(&f), (0, vec![]));
+    // The top-level globs are for shipped names: they hide the naming rules only.
     f.write("connref.toml", "ignore = [\"Send *\"]\n");
+    assert_eq!(codes(&check(&f).1), ["CR505"]);
+    f.write("connref.toml", "[[ignore]]\nflows = [\"Send *\"]\n");
     assert_eq!(check(&f), (0, vec![]));
 }

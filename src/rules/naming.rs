@@ -208,7 +208,7 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
             .unwrap_or_default();
         out.push(
             finding(&registry::CR104, format!("reference {name}{display} has {why} that does not say what it is for", name = code_span(name)))
-                .help(format!("name it after its purpose, e.g. {suggestion}; once shipped, a name cannot change: keep it, give it a clear display name and add it to `ignore` in connref.toml", suggestion = code_span(&suggestion))),
+                .help(format!("name it after its purpose, e.g. {suggestion}; once shipped, a name cannot change: keep it, give it a clear display name and list it under `references` of an [[ignore]] of the naming rules in connref.toml (`connref init` writes one)", suggestion = code_span(&suggestion))),
         );
         return out;
     }
