@@ -57,7 +57,7 @@ pub fn reference_identity(config: &Config, logical_name: &str) -> Option<usize> 
 }
 
 fn identities_of_reference(config: &Config, logical_name: &str) -> Vec<usize> {
-    let purpose = super::naming::purpose_of(config.naming.template(), logical_name);
+    let purpose = crate::naming_template::purpose_of(config.naming.template(), logical_name);
     config
         .identity
         .iter()
