@@ -50,7 +50,7 @@ pub fn starter(snapshot: &Snapshot) -> String {
         if naming_broken.iter().any(|n| n.eq_ignore_ascii_case(&r.logical_name)) {
             continue;
         }
-        if let Some(p) = rules::naming::purpose_of(defaults.naming.template(), &r.logical_name) {
+        if let Some(p) = crate::naming_template::purpose_of(defaults.naming.template(), &r.logical_name) {
             purposes.insert(p.to_ascii_lowercase());
         }
         if let (Some(api), Some(segment)) = (r.api_name(), r.logical_name.rsplit('_').next()) {
