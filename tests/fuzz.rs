@@ -348,7 +348,13 @@ fn make_case(seeds: &[(String, Tree)], seed: u64, case: u64, git: bool) -> Case 
         }
         mutated.push(tree[i].0.clone());
     }
-    let base = (git && rng.chance(8)).then(|| seeds.iter().find(|(n, _)| n == seed_name).map(|(_, t)| t.clone()).unwrap_or_default());
+    let base = (git && rng.chance(8)).then(|| {
+        seeds
+            .iter()
+            .find(|(n, _)| n == seed_name)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default()
+    });
     Case {
         seed_name: seed_name.clone(),
         tree,
@@ -382,7 +388,10 @@ fn git(dir: &Path, args: &[&str]) -> bool {
 fn git_available() -> bool {
     let ok = Command::new("git").arg("--version").output().is_ok_and(|o| o.status.success());
     if !ok {
-        assert!(std::env::var_os("CI").is_none(), "git is missing and CI is set: the git cases cannot run");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "git is missing and CI is set: the git cases cannot run"
+        );
         println!("fuzz: git not found, the cases that read a base revision are skipped");
     }
     ok
@@ -511,5 +520,10 @@ fn mutated_inputs_end_in_a_report_never_a_crash() {
     let done = done.into_inner();
     println!("fuzz: {done} cases from seed {seed:x} in {secs} s, {} failed", failures.len());
     assert!(done > 0, "no case ran");
-    assert!(failures.is_empty(), "{} of {done} cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {done} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
