@@ -38,6 +38,8 @@ enum Command {
     Settings(settings::Options),
     /// Draw identities → references → flows (and apps and bots) below PATH, findings marked.
     Graph(graph::Options),
+    /// Write a starter connref.toml at the repository root that records what already shipped.
+    Init(commands::init::Options),
     /// List every rule with its code, default severity and summary.
     Rules {
         /// Print each rule's full explanation.
@@ -64,6 +66,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::History { options, format } => history::run(&options, format, &mut stdout),
         Command::Settings(options) => settings::run(&options, &mut stdout, &mut std::io::stderr().lock()),
         Command::Graph(options) => graph::run(&options, &mut stdout),
+        Command::Init(options) => commands::init::run(&options, &mut stdout),
         Command::Rules { explain } => {
             let text = if explain { commands::rules::all() } else { commands::rules::list() };
             stdout.write_all(text.as_bytes())?;
@@ -89,7 +92,16 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("connref: error: {e:#}");
+            match e.downcast_ref::<connref::load::locate::NoSource>() {
+                Some(none) => {
+                    eprintln!("connref: {none}");
+                    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+                        // One annotation, so that a wrong `path` input cannot look like a pass.
+                        println!("{}", connref::report::github::error_annotation("connref", &none.to_string()));
+                    }
+                }
+                None => eprintln!("connref: error: {e:#}"),
+            }
             ExitCode::from(2)
         }
     }

@@ -122,15 +122,22 @@ fn sha256(path: &Path) -> String {
         .to_owned()
 }
 
-#[test]
-fn packaged_archive_installs_from_a_local_server_and_runs() {
+/// A fixture whose `assets` folder holds this machine's release asset and checksum, the runner
+/// architecture and the asset's name; `None` (with the reason printed) off Linux.
+fn packaged() -> Option<(Fixture, &'static str, String)> {
     let Some((arch, target)) = runner() else {
         println!("skipped: install.sh has no Linux runner mapping for this machine");
-        return;
+        return None;
     };
     let f = Fixture::new();
+    let asset = package(&f.path().join("assets"), target);
+    Some((f, arch, asset))
+}
+
+#[test]
+fn packaged_archive_installs_from_a_local_server_and_runs() {
+    let Some((f, arch, asset)) = packaged() else { return };
     let assets = f.path().join("assets");
-    let asset = package(&assets, target);
 
     // The checksum file names the asset as `sha256sum --check` expects.
     let sum = std::fs::read_to_string(assets.join(format!("{asset}.sha256"))).expect("sha256 file");
@@ -162,13 +169,8 @@ fn packaged_archive_installs_from_a_local_server_and_runs() {
 
 #[test]
 fn tampered_archive_is_refused() {
-    let Some((arch, target)) = runner() else {
-        println!("skipped: install.sh has no Linux runner mapping for this machine");
-        return;
-    };
-    let f = Fixture::new();
+    let Some((f, arch, asset)) = packaged() else { return };
     let assets = f.path().join("assets");
-    let asset = package(&assets, target);
     // Another binary under the same name, the published checksum unchanged.
     let mut bytes = std::fs::read(assets.join(&asset)).expect("archive");
     let last = bytes.len() - 1;
@@ -188,13 +190,8 @@ fn tampered_archive_is_refused() {
 
 #[test]
 fn archive_without_checksum_is_refused() {
-    let Some((arch, target)) = runner() else {
-        println!("skipped: install.sh has no Linux runner mapping for this machine");
-        return;
-    };
-    let f = Fixture::new();
+    let Some((f, arch, asset)) = packaged() else { return };
     let assets = f.path().join("assets");
-    let asset = package(&assets, target);
     std::fs::remove_file(assets.join(format!("{asset}.sha256"))).expect("remove checksum");
 
     let r = install(&f, &serve(assets), arch, &[("INPUT_VERSION", env!("CARGO_PKG_VERSION"))]);

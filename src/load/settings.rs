@@ -168,8 +168,8 @@ pub fn environment_of(path: &str, known: &[&str]) -> Option<String> {
 pub fn known_names(solutions: &[Solution]) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::new();
     for s in solutions {
-        out.push(&s.unique_name);
-        if let Some(p) = s.prefix.as_deref() {
+        out.push(&s.manifest.unique_name);
+        if let Some(p) = s.manifest.prefix.as_deref() {
             out.push(p.trim_end_matches('_'));
         }
     }
@@ -201,8 +201,8 @@ fn holds(home: &str, path: &str) -> bool {
 fn names<'a>(it: impl Iterator<Item = &'a Solution>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for s in it {
-        if !out.iter().any(|n| n.eq_ignore_ascii_case(&s.unique_name)) {
-            out.push(s.unique_name.clone());
+        if !out.iter().any(|n| n.eq_ignore_ascii_case(&s.manifest.unique_name)) {
+            out.push(s.manifest.unique_name.clone());
         }
     }
     out
@@ -216,6 +216,8 @@ pub struct Tie {
     pub candidates: Vec<String>,
     /// The folder names a solution that is not in the tree.
     pub missing: Option<String>,
+    /// The one root that holds the file, when that decides between twin roots.
+    pub root: Option<String>,
 }
 
 impl Tie {
@@ -288,7 +290,14 @@ pub fn tie(file: &SettingsFile, solutions: &[Solution]) -> Tie {
         let depth = holders.iter().map(|s| solution_home(&s.root).len()).max()?;
         let deepest: Vec<&Solution> = holders.into_iter().filter(|s| solution_home(&s.root).len() == depth).collect();
         let n = names(deepest.iter().copied());
-        Some(if n.len() == 1 { Tie::to(n) } else { by_names(deepest) })
+        Some(match (n.len(), deepest.as_slice()) {
+            (1, [one]) => Tie {
+                root: Some(one.root.clone()),
+                ..Tie::to(n)
+            },
+            (1, _) => Tie::to(n),
+            _ => by_names(deepest),
+        })
     };
     if let Some(tie) = held_by(false) {
         return tie;
@@ -297,7 +306,7 @@ pub fn tie(file: &SettingsFile, solutions: &[Solution]) -> Tie {
     // better evidence when it names one.
     if let Some(folder) = solution_folder(path) {
         let named = names(solutions.iter().filter(|s| {
-            s.unique_name.eq_ignore_ascii_case(folder)
+            s.manifest.unique_name.eq_ignore_ascii_case(folder)
                 || solution_home(&s.root)
                     .rsplit('/')
                     .next()
@@ -366,12 +375,13 @@ pub fn discover(source: &dyn Source, files: &[String], other_json: &[String], so
             };
             match map.and_then(|m| m.solution.as_deref()) {
                 Some(name) => {
-                    file.solutions = names(solutions.iter().filter(|s| s.unique_name.eq_ignore_ascii_case(name)));
+                    file.solutions = names(solutions.iter().filter(|s| s.manifest.unique_name.eq_ignore_ascii_case(name)));
                 }
                 None => {
                     let tie = tie(&file, solutions);
                     file.solutions = tie.solutions;
                     file.missing_solution = tie.missing;
+                    file.root = tie.root;
                     if !file.invalid {
                         file.candidates = tie.candidates;
                     }
@@ -393,6 +403,7 @@ fn invalid(path: &str, root_loc: Loc) -> SettingsFile {
         mapped: false,
         environment_unknown: false,
         missing_solution: None,
+        root: None,
         invalid: true,
         root_loc,
         references: Vec::new(),

@@ -38,6 +38,16 @@ impl Snapshot {
     }
 
     /// Solutions other than `except` that define `logical_name` (case-insensitively).
+    /// Roots that share their UniqueName with another root (`managed/` and `unmanaged/`,
+    /// `src/` and `src-archived/`).
+    pub fn twin_roots(&self) -> impl Iterator<Item = &Solution> {
+        self.solutions.iter().filter(|s| {
+            self.solutions
+                .iter()
+                .any(|o| !std::ptr::eq(o, *s) && o.manifest.unique_name.eq_ignore_ascii_case(&s.manifest.unique_name))
+        })
+    }
+
     pub fn definers<'a>(&'a self, logical_name: &'a str, except: &'a Solution) -> impl Iterator<Item = &'a Solution> + 'a {
         self.solutions
             .iter()
@@ -45,10 +55,19 @@ impl Snapshot {
     }
 }
 
+/// Whether `path` (repository-relative) lies below the root folder `root`.
+pub fn in_root(root: &str, path: &str) -> bool {
+    root.is_empty() || path.strip_prefix(root).is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// A root folder as messages name it.
+pub fn root_label(root: &str) -> &str {
+    if root.is_empty() { "." } else { root }
+}
+
+/// What `Other/Solution.xml` (or `solution.yml`) says about a solution, as parsed.
 #[derive(Debug, Clone)]
-pub struct Solution {
-    /// The root folder, repository-relative (`""` for the repository root).
-    pub root: String,
+pub struct Manifest {
     pub unique_name: String,
     pub unique_name_loc: Loc,
     pub version: Option<String>,
@@ -60,6 +79,13 @@ pub struct Solution {
     pub prefix_loc: Option<Loc>,
     /// References that flows need but the solution does not carry (`MissingDependencies`).
     pub missing_references: Vec<MissingReference>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Solution {
+    /// The root folder, repository-relative (`""` for the repository root).
+    pub root: String,
+    pub manifest: Manifest,
     pub references: Vec<Reference>,
     /// Where a new reference would be added: the `<connectionreferences>` element, or the
     /// root of Customizations.xml when there is none.
@@ -82,14 +108,7 @@ impl Solution {
         let s = self;
         Solution {
             root: s.root.clone(),
-            unique_name: s.unique_name.clone(),
-            unique_name_loc: s.unique_name_loc.clone(),
-            version: s.version.clone(),
-            managed: s.managed.clone(),
-            publisher: s.publisher.clone(),
-            prefix: s.prefix.clone(),
-            prefix_loc: s.prefix_loc.clone(),
-            missing_references: s.missing_references.clone(),
+            manifest: s.manifest.clone(),
             references: s.references.iter().filter(|r| keep(r)).cloned().collect(),
             references_loc: s.references_loc.clone(),
             flows: Vec::new(),

@@ -48,6 +48,7 @@ pub fn parse(file: &SourceFile) -> Result<SettingsFile, ParseError> {
         mapped: false,
         environment_unknown: false,
         missing_solution: None,
+        root: None,
         invalid: false,
         root_loc: file.loc(root.start, 1),
         references: Vec::new(),

@@ -20,6 +20,9 @@ pub fn render(report: &Report, view: &View) -> String {
             out.push_str("\n\n");
         }
     }
+    if view.show_ignored {
+        out.push_str(&ignored(report, view));
+    }
     if view.quiet {
         return out;
     }
@@ -145,6 +148,27 @@ pub fn statistics(report: &Report, view: &View) -> String {
     out
 }
 
+/// `--show-ignored`: one line each, with what ignores it.
+pub fn ignored(report: &Report, view: &View) -> String {
+    if report.ignored.is_empty() {
+        return "ignored by the config: none\n\n".to_owned();
+    }
+    let mut out = format!("ignored by the config ({}):\n", report.ignored.len());
+    for (f, by) in &report.ignored {
+        out.push_str(&format!(
+            "  {}:{}:{}: {}[{}] {} ({by})\n",
+            view.path(&f.loc.path),
+            f.loc.line,
+            f.loc.column,
+            f.severity,
+            f.code(),
+            f.message.replace(['\n', '\r'], " ")
+        ));
+    }
+    out.push('\n');
+    out
+}
+
 pub fn existing(report: &Report, view: &View) -> String {
     let rows = per_code(report.summed_up(view));
     if rows.is_empty() {
@@ -166,7 +190,7 @@ pub fn summary(report: &Report) -> String {
     };
     let checked = format!(
         "{}, {}, {} checked",
-        plural(report.solutions, "solution", "solutions"),
+        report.solutions_checked(),
         plural(report.flows, "flow", "flows"),
         plural(report.references, "reference", "references")
     );

@@ -135,7 +135,7 @@ pub fn counts_line(report: &Report) -> String {
         plural(c.errors, "error", "errors"),
         plural(c.warnings, "warning", "warnings"),
         plural(c.infos, "info", "infos"),
-        plural(report.solutions, "solution", "solutions"),
+        report.solutions_checked(),
         plural(report.flows, "flow", "flows"),
         plural(report.references, "reference", "references")
     )

@@ -56,6 +56,8 @@ pub struct View {
     pub quiet: bool,
     /// A count per code instead of the findings (human and concise).
     pub statistics: bool,
+    /// The findings the config ignores, each with its reason (human and concise).
+    pub show_ignored: bool,
     /// Human and concise paths are shown relative to `cwd`; findings' paths are relative to
     /// `root` (the repository's top). Both absolute; `None`: shown as they are.
     pub relative_to: Option<(std::path::PathBuf, std::path::PathBuf)>,
@@ -88,7 +90,10 @@ pub struct Report {
     pub findings: Vec<Finding>,
     pub sources: BTreeMap<Arc<str>, SourceFile>,
     pub files: usize,
+    /// Solution roots checked.
     pub solutions: usize,
+    /// Roots that share their UniqueName with another root.
+    pub twin_roots: usize,
     pub flows: usize,
     pub references: usize,
     /// Reference × environment for the solutions that have settings files.
@@ -105,6 +110,8 @@ pub struct Report {
     pub fail_on: FailOn,
     /// The config in use, for the closing line (`None`: not told, as in `diff`).
     pub config_label: Option<String>,
+    /// Findings the config ignores, with what ignores each (`--show-ignored`).
+    pub ignored: Vec<(Finding, String)>,
 }
 
 /// One identity with its references and the flows that run as it.
@@ -126,6 +133,7 @@ impl Report {
     pub fn add_snapshot(&mut self, snapshot: &Snapshot) {
         self.files += snapshot.sources.len();
         self.solutions += snapshot.solutions.len();
+        self.twin_roots += snapshot.twin_roots().count();
         self.flows += snapshot.solutions.iter().map(|s| s.flows.len()).sum::<usize>();
         self.references += snapshot.solutions.iter().map(|s| s.references.len()).sum::<usize>();
         self.sources.extend(snapshot.sources.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -231,6 +239,21 @@ impl Report {
             Format::Json => json::render(self),
             Format::Sarif => sarif::render(self),
             Format::Concise => concise::render(self, view),
+        }
+    }
+}
+
+impl Report {
+    /// `3 solutions`, or with twin roots `3 solution roots, 2 sharing a UniqueName`.
+    pub fn solutions_checked(&self) -> String {
+        if self.twin_roots == 0 {
+            plural(self.solutions, "solution", "solutions")
+        } else {
+            format!(
+                "{}, {} sharing a UniqueName",
+                plural(self.solutions, "solution root", "solution roots"),
+                self.twin_roots
+            )
         }
     }
 }
