@@ -30,9 +30,6 @@ fn wheel_installs_into_a_fresh_virtualenv_and_runs() {
     if !works(Command::new("python3").args(["-c", "import venv"])) {
         return missing("python3 with the venv module is not installed");
     }
-    if !works(Command::new("python3").args(["-m", "pip", "--python", "python3", "--version"])) {
-        return missing("python3 -m pip (22.3 or later, for --python) is not installed");
-    }
     let dir = tempfile::tempdir().expect("temp dir");
     let wheels = dir.path().join("wheels");
     let target_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wheel-target");
@@ -70,6 +67,14 @@ fn wheel_installs_into_a_fresh_virtualenv_and_runs() {
         "python3 -m venv failed"
     );
     let bin = venv.join(if cfg!(windows) { "Scripts" } else { "bin" });
+    if !works(
+        Command::new("python3")
+            .args(["-m", "pip", "--python"])
+            .arg(bin.join("python"))
+            .arg("--version"),
+    ) {
+        return missing("python3 -m pip 22.3 or later (for --python) is not installed");
+    }
     let pip = Command::new("python3")
         .args(["-m", "pip", "--python"])
         .arg(bin.join("python"))
