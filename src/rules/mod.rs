@@ -46,7 +46,7 @@ pub fn name_twin_roots(snapshot: &Snapshot, findings: &mut [Finding]) {
             continue;
         };
         let root = code_span(root_label(&s.root)).to_string();
-        let solution = format!("solution {}", code_span(&s.unique_name));
+        let solution = format!("solution {}", code_span(&s.manifest.unique_name));
         if f.message.contains(&format!("root {root}")) {
             continue;
         }
@@ -54,7 +54,7 @@ pub fn name_twin_roots(snapshot: &Snapshot, findings: &mut [Finding]) {
             Some(at) => f.message.insert_str(at + solution.len(), &format!(" (root {root})")),
             None => f
                 .message
-                .push_str(&format!(" (in root {root} of solution {})", code_span(&s.unique_name))),
+                .push_str(&format!(" (in root {root} of solution {})", code_span(&s.manifest.unique_name))),
         }
     }
 }
