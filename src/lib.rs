@@ -12,6 +12,7 @@ pub mod finding;
 pub mod github;
 pub mod load;
 pub mod model;
+pub mod naming_template;
 pub mod parse;
 pub mod report;
 pub mod rules;

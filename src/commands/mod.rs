@@ -7,6 +7,7 @@ pub mod comment;
 pub mod diff;
 pub mod graph;
 pub mod history;
+pub mod init;
 pub mod revisions;
 pub mod rules;
 pub mod settings;
