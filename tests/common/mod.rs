@@ -77,6 +77,11 @@ pub struct Output {
 
 /// Runs the connref binary in `cwd` with a clean environment for CI detection and colour.
 pub fn connref(cwd: &Path, args: &[&str]) -> Output {
+    connref_with_env(cwd, args, &[])
+}
+
+/// Like [`connref`], with these variables set after the clean-up (a step summary file…).
+pub fn connref_with_env(cwd: &Path, args: &[&str], vars: &[(&str, &Path)]) -> Output {
     let out = Command::new(env!("CARGO_BIN_EXE_connref"))
         .args(args)
         .current_dir(cwd)
@@ -87,6 +92,7 @@ pub fn connref(cwd: &Path, args: &[&str]) -> Output {
         .env_remove("PRE_COMMIT_FROM_REF")
         .env_remove("PRE_COMMIT_TO_REF")
         .env("NO_COLOR", "1")
+        .envs(vars.iter().copied())
         .output()
         .expect("connref runs");
     Output {
