@@ -43,7 +43,7 @@ pub fn starter(snapshot: &Snapshot) -> String {
         .filter(|f| registry::NAMING.contains(&f.rule))
         .filter_map(|f| f.reference.clone())
         .collect();
-    let prefixes: BTreeSet<String> = snapshot.solutions.iter().filter_map(|s| s.prefix.clone()).collect();
+    let prefixes: BTreeSet<String> = snapshot.solutions.iter().filter_map(|s| s.manifest.prefix.clone()).collect();
     let mut purposes = BTreeSet::new();
     let mut aliases: BTreeMap<String, String> = BTreeMap::new();
     for (_, r) in snapshot.references() {

@@ -115,10 +115,14 @@ fn suggested_purpose(r: &Reference, s: &Solution, words: &[String], purposes: Op
             .collect()
     };
     let purpose = r.display_name.as_deref().map(from).unwrap_or_default();
-    let purpose = if purpose.is_empty() { from(&s.unique_name) } else { purpose };
+    let purpose = if purpose.is_empty() {
+        from(&s.manifest.unique_name)
+    } else {
+        purpose
+    };
     // Display names often repeat the solution name, which starts with the publisher's name:
     // `contoso_contosobilling_dataverse` says less than `contoso_billing_dataverse`.
-    match s.prefix.as_deref().map(str::to_ascii_lowercase) {
+    match s.manifest.prefix.as_deref().map(str::to_ascii_lowercase) {
         Some(p) if purpose.len() > p.len() && purpose.starts_with(&p) => purpose[p.len()..].to_owned(),
         _ => purpose,
     }
@@ -143,7 +147,11 @@ fn split_prefix<'n>(name: &'n str, expected: Option<&str>) -> (Option<&'n str>, 
 fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
     let name = r.logical_name.as_str();
     let mut out = Vec::new();
-    let finding = |code, msg: String| Finding::new(code, r.loc.clone(), msg).solution(&s.unique_name).reference(name);
+    let finding = |code, msg: String| {
+        Finding::new(code, r.loc.clone(), msg)
+            .solution(&s.manifest.unique_name)
+            .reference(name)
+    };
     if too_long(name) {
         let head: String = name.chars().take(40).collect();
         return vec![
@@ -157,7 +165,7 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
             .help("the solution cannot be imported with this name: give the reference a shorter name that follows the naming template"),
         ];
     }
-    let expected = cfg.naming.publisher.as_deref().or(s.prefix.as_deref());
+    let expected = cfg.naming.publisher.as_deref().or(s.manifest.prefix.as_deref());
     let (actual_prefix, rest) = split_prefix(name, expected);
     let aliases = cfg.naming.connector_aliases();
     let api = r.api_name();
@@ -181,7 +189,7 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
                 &registry::CR102,
                 format!(
                     "reference {name} {what}, but the publisher prefix of solution {} is {e}",
-                    code_span(&s.unique_name),
+                    code_span(&s.manifest.unique_name),
                     name = code_span(name),
                     e = code_span(e)
                 ),

@@ -39,7 +39,7 @@ fn ref_loc(r: &RefInfo<'_>) -> Option<Loc> {
 
 fn with_solution(f: Finding, s: Option<&Solution>) -> Finding {
     match s {
-        Some(s) => f.solution(&s.unique_name),
+        Some(s) => f.solution(&s.manifest.unique_name),
         None => f,
     }
 }
@@ -128,7 +128,7 @@ fn wrong_identity_reference(cfg: &Config, a: &Assignment<'_>) -> Vec<Finding> {
                 ),
             )
             .help(format!("bind it to {target}"))
-            .solution(&f.solution.unique_name)
+            .solution(&f.solution.manifest.unique_name)
             .reference(&r.logical_name)
             .flow(&f.flow.name, &f.flow.id);
             out.push(fd);
@@ -196,7 +196,7 @@ fn flows_without_identity(snapshot: &Snapshot, a: &Assignment<'_>) -> Vec<Findin
                 list(&ids),
                 f.flow.name.replace('"', "\\\"")
             ))
-            .solution(&f.solution.unique_name)
+            .solution(&f.solution.manifest.unique_name)
             .flow(&f.flow.name, &f.flow.id)
         })
         .collect()
@@ -361,20 +361,9 @@ prod = ["conn-wri"]
     fn settings(env: &str, refs: Vec<SettingsReference>) -> Snapshot {
         Snapshot {
             settings: vec![SettingsFile {
-                path: "deploy/prod.json".into(),
                 environment: env.to_owned(),
-                solutions: vec![],
-                candidates: vec![],
-                mapped: false,
-                environment_unknown: false,
-                missing_solution: None,
-                root: None,
-                invalid: false,
-                root_loc: Loc::file("deploy/prod.json"),
                 references: refs,
-                references_loc: None,
-                variables: None,
-                variables_loc: None,
+                ..SettingsFile::new("deploy/prod.json".into(), Loc::file("deploy/prod.json"))
             }],
             ..Snapshot::default()
         }
