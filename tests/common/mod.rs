@@ -131,6 +131,19 @@ pub fn solution(f: &Fixture, root: &str, unique: &str, prefix: &str, refs: &[(&s
 pub fn flow(f: &Fixture, root: &str, name: &str, guid: &str, state: u8, entries: &[(&str, &str, &str)]) {
     let j = |p: &str| if root.is_empty() { p.to_owned() } else { format!("{root}/{p}") };
     let file = format!("Workflows/{}-{}.json", name.replace(' ', ""), guid.to_ascii_uppercase());
+    f.write(&j(&file), flow_json(entries));
+    let status = if state == 1 { 2 } else { 1 };
+    f.write(
+        &j(&format!("{file}.data.xml")),
+        format!(
+            "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Workflow WorkflowId=\"{{{guid}}}\" Name=\"{name}\">\n  <JsonFileName>/{file}</JsonFileName>\n  <Type>1</Type>\n  <Category>5</Category>\n  <StateCode>{state}</StateCode>\n  <StatusCode>{status}</StatusCode>\n  <PrimaryEntity>none</PrimaryEntity>\n</Workflow>\n"
+        ),
+    );
+}
+
+/// The pretty-printed JSON of a cloud flow, the same in every layout. `entries` are
+/// `(key, logical name, api name)`; every entry is used by one action.
+pub fn flow_json(entries: &[(&str, &str, &str)]) -> String {
     let refs: Vec<String> = entries
         .iter()
         .map(|(k, ln, api)| format!("      \"{k}\": {{\n        \"runtimeSource\": \"embedded\",\n        \"connection\": {{\n          \"connectionReferenceLogicalName\": \"{ln}\"\n        }},\n        \"api\": {{\n          \"name\": \"{api}\"\n        }}\n      }}"))
@@ -140,19 +153,9 @@ pub fn flow(f: &Fixture, root: &str, name: &str, guid: &str, state: u8, entries:
         .enumerate()
         .map(|(i, (k, _, api))| format!("        \"Action_{i}\": {{\n          \"type\": \"OpenApiConnection\",\n          \"inputs\": {{\n            \"host\": {{\n              \"apiId\": \"/providers/Microsoft.PowerApps/apis/{api}\",\n              \"connectionName\": \"{k}\",\n              \"operationId\": \"Op\"\n            }}\n          }}\n        }}"))
         .collect();
-    f.write(
-        &j(&file),
-        format!(
-            "{{\n  \"properties\": {{\n    \"connectionReferences\": {{\n{}\n    }},\n    \"definition\": {{\n      \"$schema\": \"https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#\",\n      \"contentVersion\": \"1.0.0.0\",\n      \"triggers\": {{}},\n      \"actions\": {{\n{}\n      }}\n    }}\n  }},\n  \"schemaVersion\": \"1.0.0.0\"\n}}\n",
-            refs.join(",\n"),
-            actions.join(",\n")
-        ),
-    );
-    let status = if state == 1 { 2 } else { 1 };
-    f.write(
-        &j(&format!("{file}.data.xml")),
-        format!(
-            "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Workflow WorkflowId=\"{{{guid}}}\" Name=\"{name}\">\n  <JsonFileName>/{file}</JsonFileName>\n  <Type>1</Type>\n  <Category>5</Category>\n  <StateCode>{state}</StateCode>\n  <StatusCode>{status}</StatusCode>\n  <PrimaryEntity>none</PrimaryEntity>\n</Workflow>\n"
-        ),
-    );
+    format!(
+        "{{\n  \"properties\": {{\n    \"connectionReferences\": {{\n{}\n    }},\n    \"definition\": {{\n      \"$schema\": \"https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#\",\n      \"contentVersion\": \"1.0.0.0\",\n      \"triggers\": {{}},\n      \"actions\": {{\n{}\n      }}\n    }}\n  }},\n  \"schemaVersion\": \"1.0.0.0\"\n}}\n",
+        refs.join(",\n"),
+        actions.join(",\n")
+    )
 }
