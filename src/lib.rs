@@ -12,6 +12,8 @@ pub mod finding;
 pub mod github;
 pub mod load;
 pub mod model;
+#[cfg(feature = "online")]
+pub mod online;
 pub mod parse;
 pub mod report;
 pub mod rules;
