@@ -32,6 +32,16 @@ fn annotation(f: &Finding) -> String {
         Some(h) => format!("{}\nhelp: {h}", f.message),
         None => f.message.clone(),
     };
+    if !f.loc.is_file() {
+        // A finding about a live environment: an annotation on the run, not on a file.
+        let message = format!("{message}\n{}", super::human::whereabouts(f));
+        return format!(
+            "::{} title={}::{}",
+            command(f.severity),
+            escape_property(f.code),
+            escape_data(&message)
+        );
+    }
     format!(
         "::{} file={},line={},col={},title={}::{}",
         command(f.severity),
@@ -60,10 +70,12 @@ pub fn render(report: &Report) -> String {
             plural(hidden.len(), "finding was", "findings were")
         ));
         for f in &report.findings {
-            out.push_str(&format!(
-                "{}:{}:{}: {}[{}] {}\n",
-                f.loc.path, f.loc.line, f.loc.column, f.severity, f.code, f.message
-            ));
+            let place = if f.loc.is_file() {
+                format!("{}:{}:{}", f.loc.path, f.loc.line, f.loc.column)
+            } else {
+                super::human::whereabouts(f)
+            };
+            out.push_str(&format!("{place}: {}[{}] {}\n", f.severity, f.code, f.message));
         }
     }
     out.push_str(&super::human::summary(report));

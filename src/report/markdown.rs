@@ -65,13 +65,11 @@ fn icon(s: Severity) -> &'static str {
 pub fn counts_line(report: &Report) -> String {
     let c = report.counts();
     format!(
-        "{}, {}, {} ({}, {}, {} checked)",
+        "{}, {}, {} ({})",
         plural(c.errors, "error", "errors"),
         plural(c.warnings, "warning", "warnings"),
         plural(c.infos, "info", "infos"),
-        plural(report.solutions, "solution", "solutions"),
-        plural(report.flows, "flow", "flows"),
-        plural(report.references, "reference", "references")
+        report.checked_text()
     )
 }
 
@@ -81,12 +79,12 @@ fn row(f: &Finding) -> String {
         message.push_str("<br>help: ");
         message.push_str(&self::message(h));
     }
-    format!(
-        "| {} | {} | {} | {message} |\n",
-        icon(f.severity),
-        code(f.code),
+    let location = if f.loc.is_file() {
         code(&format!("{}:{}:{}", f.loc.path, f.loc.line, f.loc.column))
-    )
+    } else {
+        self::message(&super::human::whereabouts(f))
+    };
+    format!("| {} | {} | {location} | {message} |\n", icon(f.severity), code(f.code))
 }
 
 const HEAD: &str = "| Severity | Code | Location | Message |\n| --- | --- | --- | --- |\n";
@@ -115,6 +113,26 @@ pub fn findings(report: &Report) -> String {
         out.push_str("\n</details>\n");
     }
     out
+}
+
+/// The step summary of `verify` and `audit`: a verdict for the environment, then the findings.
+pub fn environment_summary(command: &str, environment: &str, report: &Report) -> String {
+    let c = report.counts();
+    let env = code(environment);
+    let verdict = if c.errors > 0 {
+        format!(
+            "❌ **connref {command} found {}** in environment {env}.",
+            plural(c.errors, "error", "errors")
+        )
+    } else if c.warnings > 0 {
+        format!(
+            "⚠️ **connref {command} found {}** and no errors in environment {env}.",
+            plural(c.warnings, "warning", "warnings")
+        )
+    } else {
+        format!("✅ **connref {command}:** no problems in environment {env}.")
+    };
+    format!("### connref {command}: {env}\n\n{verdict}\n\n{}", findings(report))
 }
 
 #[cfg(test)]

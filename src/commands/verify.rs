@@ -1,0 +1,102 @@
+//! `connref verify --env NAME`: before an import, each `ConnectionReferences` entry of that
+//! environment's settings files against the connections the environment holds (CR601–CR606).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+
+use crate::config::{Config, SettingsMap, glob_set};
+use crate::load::{self, worktree::WorkTree};
+use crate::online::Session;
+use crate::report::{Report, plural};
+use crate::rules::online;
+
+use super::remote::{self, Remote};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Options {
+    /// The folder with the solution source and its settings files (default: the current folder).
+    pub path: Option<PathBuf>,
+    #[command(flatten)]
+    pub remote: Remote,
+    /// Verify this settings file only (inside PATH; e.g. after the pipeline replaced its tokens),
+    /// whatever its name.
+    #[arg(long, value_name = "FILE")]
+    pub settings: Option<PathBuf>,
+}
+
+pub fn run(opts: &Options, out: &mut dyn Write) -> Result<u8> {
+    let path = opts.path.clone().unwrap_or_else(|| PathBuf::from("."));
+    let mut config = Config::load(opts.remote.config.as_deref(), &path)?;
+    let (name, env) = opts.remote.environment(&config)?;
+    let (name, env) = (name.to_owned(), env.clone());
+    let tree = WorkTree::open(&path)?;
+    let named = match &opts.settings {
+        Some(file) => Some(map_file(&mut config, &tree, file, &name)?),
+        None => None,
+    };
+    let snapshot = load::snapshot(&tree, None, &config);
+    let files: Vec<_> = snapshot
+        .settings
+        .iter()
+        .filter(|f| !f.invalid && f.environment.eq_ignore_ascii_case(&name))
+        .filter(|f| named.as_deref().is_none_or(|n| *f.path == *n))
+        .collect();
+    if files.is_empty() {
+        let mut envs: Vec<&str> = snapshot.settings.iter().map(|f| f.environment.as_str()).collect();
+        envs.sort_unstable();
+        envs.dedup();
+        bail!(
+            "no readable settings file for environment `{name}` below `{}`{}: nothing to verify (`connref check` lists the settings files it finds; `--settings FILE` names one)",
+            path.display(),
+            if envs.is_empty() { String::new() } else { format!(" (settings files exist for {})", envs.join(", ")) }
+        );
+    }
+    if files.iter().all(|f| f.references.is_empty()) {
+        bail!("the settings files of environment `{name}` have no `ConnectionReferences` entry: nothing to verify");
+    }
+    let targets = online::targets(&snapshot, &files);
+    let http = opts.remote.http()?;
+    let session = Session::new(&http, &name, &env, &remote::var)?;
+    let live = session.fetch_for_verify(&targets)?;
+    let mut report = Report {
+        findings: crate::rules::finish(&config, online::verify(&snapshot, &files, &live)),
+        ..Report::default()
+    };
+    report.files = files.len();
+    report.sources = snapshot.sources.clone();
+    let entries: usize = files.iter().map(|f| f.references.len()).sum();
+    report.checked = Some(format!(
+        "{} of environment `{name}` checked",
+        plural(entries, "settings entry", "settings entries")
+    ));
+    remote::finish(&opts.remote, "verify", &name, &report, out)
+}
+
+/// Makes discovery read `file` as a settings file of `environment`, whatever its name; returns
+/// its repository-relative path.
+fn map_file(config: &mut Config, tree: &WorkTree, file: &Path, environment: &str) -> Result<String> {
+    let abs = std::fs::canonicalize(file).map_err(|e| anyhow::anyhow!("cannot read the settings file `{}`: {e}", file.display()))?;
+    // Paths are relative to the repository's top, or to the current folder outside git.
+    let base = tree.full_path("");
+    let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+    let top = std::fs::canonicalize(&base).unwrap_or(base);
+    let Some(rel) = abs.strip_prefix(&top).ok().and_then(|r| r.to_str()).map(|r| r.replace('\\', "/")) else {
+        bail!(
+            "the settings file `{}` is not inside `{}`: give a PATH that holds it",
+            file.display(),
+            top.display()
+        );
+    };
+    let glob = globset::escape(&rel);
+    let mut map = SettingsMap {
+        files: vec![glob.clone()],
+        environment: Some(environment.to_owned()),
+        solution: None,
+        ..SettingsMap::default()
+    };
+    map.file_set = glob_set(&[glob], "--settings", "")?;
+    config.settings.map.insert(0, map);
+    Ok(rel)
+}
