@@ -223,7 +223,7 @@ fn environment_lines(text: &str, name: &str, key: &str) -> (usize, usize) {
             let t: String = l.chars().filter(|c| !c.is_whitespace() && *c != '"' && *c != '\'').collect();
             t.starts_with(&format!("[environments.{name}]"))
         })
-        .map_or_else(|| line_of(text, name) - 1, |i| i);
+        .unwrap_or_else(|| line_of(text, name) - 1);
     let key_line = lines
         .iter()
         .enumerate()
@@ -419,7 +419,7 @@ impl Config {
         findings
             .into_iter()
             .filter_map(|mut f| {
-                match self.rules.iter().find(|(k, _)| k.eq_ignore_ascii_case(f.code)).map(|(_, v)| *v) {
+                match self.rules.iter().find(|(k, _)| k.eq_ignore_ascii_case(f.code())).map(|(_, v)| *v) {
                     Some(Level::Off) => return None,
                     Some(Level::Info) => f.severity = Severity::Info,
                     Some(Level::Warning) => f.severity = Severity::Warning,
@@ -544,12 +544,12 @@ Prod = ["abc"]
         let cfg = Config::parse("ignore = [\"x_*\"]\n[rules]\nCR503 = \"off\"\nCR505 = \"error\"\n").unwrap();
         let loc = crate::finding::Loc::file("a");
         let out = cfg.apply(vec![
-            Finding::new("CR503", loc.clone(), "a"),
-            Finding::new("CR505", loc.clone(), "b"),
-            Finding::new("CR101", loc.clone(), "c").reference("x_y_z"),
-            Finding::new("CR101", loc, "d").reference("y_y_z"),
+            Finding::new(&registry::CR503, loc.clone(), "a"),
+            Finding::new(&registry::CR505, loc.clone(), "b"),
+            Finding::new(&registry::CR101, loc.clone(), "c").reference("x_y_z"),
+            Finding::new(&registry::CR101, loc, "d").reference("y_y_z"),
         ]);
-        let got: Vec<_> = out.iter().map(|f| (f.code, f.severity)).collect();
+        let got: Vec<_> = out.iter().map(|f| (f.code(), f.severity)).collect();
         assert_eq!(got, [("CR505", Severity::Error), ("CR101", Severity::Error)]);
     }
 }

@@ -1,35 +1,11 @@
 //! What a rule reports: a code, a severity, a message with its fix, and an exact location.
 
-use std::fmt;
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::rules::registry;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::rules::registry::Rule;
+pub use crate::rules::registry::Severity;
 
 /// A place in a source file. `line` and `column` are 1-based (columns count characters);
 /// `offset` and `len` are the byte span in the decoded text, for underlining.
@@ -74,7 +50,7 @@ impl Loc {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    pub code: &'static str,
+    pub rule: &'static Rule,
     pub severity: Severity,
     pub message: String,
     /// What to do about it, shown as a help line.
@@ -89,12 +65,11 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// A finding with the code's default severity from the rule registry.
-    pub fn new(code: &'static str, loc: Loc, message: impl Into<String>) -> Self {
-        let severity = registry::lookup(code).map_or(Severity::Error, |r| r.severity);
+    /// A finding of `rule` with its default severity.
+    pub fn new(rule: &'static Rule, loc: Loc, message: impl Into<String>) -> Self {
         Finding {
-            code,
-            severity,
+            rule,
+            severity: rule.severity,
             message: message.into(),
             help: None,
             loc,
@@ -104,6 +79,10 @@ impl Finding {
             flow_id: None,
             environment: None,
         }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.rule.code
     }
 
     pub fn severity(mut self, severity: Severity) -> Self {
@@ -139,7 +118,7 @@ impl Finding {
 
     /// Report order: by file, then position, then code.
     pub fn sort_key(&self) -> (&str, u32, u32, &str) {
-        (&self.loc.path, self.loc.line, self.loc.column, self.code)
+        (&self.loc.path, self.loc.line, self.loc.column, self.rule.code)
     }
 }
 

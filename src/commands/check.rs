@@ -47,30 +47,27 @@ pub fn report(opts: &Options) -> Result<Report> {
         staged: opts.staged,
     };
     revisions::check_args(&spec)?;
+    let spec = spec.resolve()?;
     let mut report = Report::default();
-    if let Some(spec) = spec.resolve()? {
-        for path in &paths {
-            let pair = revisions::load_pair(path, &spec, &config)?;
-            report.findings.extend(rules::check(&Context {
-                snapshot: &pair.head,
-                config: &config,
-            }));
-            report.findings.extend(pair.base_problems());
-            report.findings.extend(stability::check(&pair.base, &pair.head, &config));
-            report.add_snapshot(&pair.head);
-        }
-        report.findings = rules::finish(&config, report.findings);
-        return Ok(report);
-    }
     for path in &paths {
-        let tree = WorkTree::open(path)?;
-        let snapshot = load::snapshot(&tree, None, &config);
-        report.findings.extend(rules::check(&Context {
-            snapshot: &snapshot,
-            config: &config,
-        }));
-        report.add_snapshot(&snapshot);
-        report.add_identities(&rules::identity::assign(&snapshot, &config));
+        // One loop for both: with a base, the head comes from the pair and the stability rules
+        // and the base's own problems are added; everything else is the same.
+        let pair = spec.as_ref().map(|spec| revisions::load_pair(path, spec, &config)).transpose()?;
+        let worktree;
+        let snapshot = match &pair {
+            Some(pair) => {
+                report.findings.extend(pair.base_problems());
+                report.findings.extend(stability::check(&pair.base, &pair.head, &config));
+                &pair.head
+            }
+            None => {
+                worktree = load::snapshot(&WorkTree::open(path)?, None, &config);
+                &worktree
+            }
+        };
+        report.findings.extend(rules::check(&Context { snapshot, config: &config }));
+        report.add_snapshot(snapshot);
+        report.add_identities(&rules::identity::assign(snapshot, &config));
     }
     report.findings = rules::finish(&config, report.findings);
     Ok(report)

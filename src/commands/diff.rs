@@ -253,7 +253,7 @@ pub fn render_markdown(diff: &Diff) -> String {
             };
             vec![
                 sev.to_owned(),
-                x.code.to_owned(),
+                x.code().to_owned(),
                 code(&format!("{}:{}", x.loc.path, x.loc.line)),
                 message(&x.message),
             ]

@@ -138,7 +138,7 @@ pub fn build(snapshot: &Snapshot, config: &Config, findings: &[Finding], only_re
                 },
             })
             .map(|f| NodeFinding {
-                code: f.code,
+                code: f.code(),
                 severity: f.severity,
             })
             .collect();

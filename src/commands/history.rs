@@ -400,7 +400,12 @@ pub fn render_human(h: &History) -> String {
         let f = &e.finding;
         out.push_str(&format!(
             "  {}[{}] {}:{}:{}: {}\n",
-            f.severity, f.code, f.loc.path, f.loc.line, f.loc.column, f.message
+            f.severity,
+            f.code(),
+            f.loc.path,
+            f.loc.line,
+            f.loc.column,
+            f.message
         ));
     }
     out.push_str(&format!(

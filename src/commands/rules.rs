@@ -22,7 +22,7 @@ fn describe(r: &Rule) -> String {
 }
 
 pub fn all() -> String {
-    RULES.iter().map(describe).collect::<Vec<_>>().join("\n")
+    RULES.iter().map(|r| describe(r)).collect::<Vec<_>>().join("\n")
 }
 
 pub fn explain(code: &str) -> Result<String> {

@@ -19,6 +19,7 @@ use crate::model::settings::SettingsFile;
 use crate::model::{Snapshot, Solution};
 use crate::report::plural;
 use crate::rules::list;
+use crate::rules::registry;
 use edit::{Placeholder, Style, Want, WantReference};
 
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -257,7 +258,7 @@ fn plan(opts: &Options, tree: &WorkTree, snapshot: &Snapshot, err: &mut dyn Writ
                     let why = snapshot
                         .problems
                         .iter()
-                        .find(|p| p.code == "CR409" && p.loc.path == f.path)
+                        .find(|p| p.rule == &registry::CR409 && p.loc.path == f.path)
                         .map(|p| format!(" ({}:{}: {})", p.loc.line, p.loc.column, p.message))
                         .unwrap_or_default();
                     writeln!(

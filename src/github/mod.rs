@@ -143,12 +143,13 @@ pub fn decide(existing: Option<(u64, &str)>, scope: &str, content: &Content) -> 
 mod tests {
     use super::*;
     use crate::finding::{Finding, Loc, Severity};
+    use crate::rules::registry;
 
     fn content(n: usize) -> Content {
         Content {
             report: Report {
                 findings: (0..n)
-                    .map(|i| Finding::new("CR101", Loc::file(&format!("src/f{i}.xml")), "x".repeat(300)))
+                    .map(|i| Finding::new(&registry::CR101, Loc::file(&format!("src/f{i}.xml")), "x".repeat(300)))
                     .collect(),
                 ..Report::default()
             },

@@ -16,6 +16,7 @@ use crate::discover::{self, RootFiles};
 use crate::finding::{Finding, Loc};
 use crate::model::{BotLink, CanvasApp, EnvVar, Flow, Snapshot, Solution};
 use crate::parse::{self, ParseError};
+use crate::rules::registry;
 use crate::text::{self, SourceFile};
 
 /// A tree of files: repository-relative, `/`-separated paths.
@@ -55,7 +56,7 @@ pub fn read_source(source: &dyn Source, path: &str) -> Result<SourceFile, Box<Fi
 }
 
 pub fn cr900(loc: Loc, message: impl Into<String>) -> Finding {
-    Finding::new("CR900", loc, message.into())
+    Finding::new(&registry::CR900, loc, message.into())
         .help("fix the file so that it parses; connref checked every other file, but nothing in this one")
 }
 

@@ -14,6 +14,7 @@ use crate::model::Solution;
 use crate::model::settings::SettingsFile;
 use crate::parse::json::{self, Value};
 use crate::parse::settings as parser;
+use crate::rules::registry;
 use crate::text::{self, SourceFile};
 
 use super::Source;
@@ -28,7 +29,7 @@ pub struct Discovered {
 }
 
 pub fn cr409(loc: Loc, message: impl Into<String>) -> Finding {
-    Finding::new("CR409", loc, message.into())
+    Finding::new(&registry::CR409, loc, message.into())
         .help("fix the file at this position: pipelines cannot read it; connref checked every other settings file")
 }
 

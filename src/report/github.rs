@@ -38,7 +38,7 @@ fn annotation(f: &Finding) -> String {
         return format!(
             "::{} title={}::{}",
             command(f.severity),
-            escape_property(f.code),
+            escape_property(f.code()),
             escape_data(&message)
         );
     }
@@ -48,7 +48,7 @@ fn annotation(f: &Finding) -> String {
         escape_property(&f.loc.path),
         f.loc.line,
         f.loc.column,
-        escape_property(f.code),
+        escape_property(f.code()),
         escape_data(&message)
     )
 }
@@ -75,7 +75,7 @@ pub fn render(report: &Report) -> String {
             } else {
                 super::human::whereabouts(f)
             };
-            out.push_str(&format!("{place}: {}[{}] {}\n", f.severity, f.code, f.message));
+            out.push_str(&format!("{place}: {}[{}] {}\n", f.severity, f.code(), f.message));
         }
     }
     out.push_str(&super::human::summary(report));

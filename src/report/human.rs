@@ -31,7 +31,7 @@ fn level(s: Severity) -> Level<'static> {
 }
 
 fn group<'a>(report: &'a Report, f: &'a Finding) -> Group<'a> {
-    let title = level(f.severity).primary_title(f.message.as_str()).id(f.code);
+    let title = level(f.severity).primary_title(f.message.as_str()).id(f.code());
     if !f.loc.is_file() {
         let mut group = title.element(Level::NOTE.message(whereabouts(f)));
         if let Some(help) = &f.help {

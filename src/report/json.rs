@@ -33,7 +33,7 @@ pub struct JsonFinding<'a> {
 impl<'a> From<&'a Finding> for JsonFinding<'a> {
     fn from(f: &'a Finding) -> Self {
         JsonFinding {
-            code: f.code,
+            code: f.code(),
             severity: f.severity,
             message: &f.message,
             path: f.loc.is_file().then_some(&*f.loc.path),

@@ -84,7 +84,7 @@ fn row(f: &Finding) -> String {
     } else {
         self::message(&super::human::whereabouts(f))
     };
-    format!("| {} | {} | {location} | {message} |\n", icon(f.severity), code(f.code))
+    format!("| {} | {} | {location} | {message} |\n", icon(f.severity), code(f.code()))
 }
 
 const HEAD: &str = "| Severity | Code | Location | Message |\n| --- | --- | --- | --- |\n";
@@ -139,6 +139,7 @@ pub fn environment_summary(command: &str, environment: &str, report: &Report) ->
 mod tests {
     use super::*;
     use crate::finding::Loc;
+    use crate::rules::registry;
 
     #[test]
     fn names_cannot_render() {
@@ -153,7 +154,7 @@ mod tests {
 
     #[test]
     fn long_lists_fold() {
-        let f = |i: u32| Finding::new("CR101", Loc::file(&format!("f{i}.xml")), format!("m{i}"));
+        let f = |i: u32| Finding::new(&registry::CR101, Loc::file(&format!("f{i}.xml")), format!("m{i}"));
         let report = Report {
             findings: (0..25).map(f).collect(),
             ..Report::default()

@@ -52,12 +52,12 @@ fn result(f: &Finding) -> Value {
         })
     };
     let mut v = json!({
-        "ruleId": f.code,
+        "ruleId": f.code(),
         "level": level(f.severity),
         "message": { "text": text },
         "locations": [location],
     });
-    if let Some(i) = RULES.iter().position(|r| r.code == f.code) {
+    if let Some(i) = RULES.iter().position(|r| r.code == f.code()) {
         v["ruleIndex"] = json!(i);
     }
     let mut props = serde_json::Map::new();
@@ -87,7 +87,7 @@ pub fn render(report: &Report) -> String {
                 "driver": {
                     "name": "connref",
                     "version": env!("CARGO_PKG_VERSION"),
-                    "rules": RULES.iter().map(rule).collect::<Vec<_>>(),
+                    "rules": RULES.iter().map(|r| rule(r)).collect::<Vec<_>>(),
                 }
             },
             "columnKind": "unicodeCodePoints",
@@ -103,6 +103,7 @@ pub fn render(report: &Report) -> String {
 mod tests {
     use super::*;
     use crate::finding::Loc;
+    use crate::rules::registry;
 
     #[test]
     fn maps_severity_location_and_rule_index() {
@@ -115,8 +116,10 @@ mod tests {
         };
         let report = Report {
             findings: vec![
-                Finding::new("CR101", loc.clone(), "bad name").help("rename it").reference("x_y"),
-                Finding::new("CR101", loc, "minor").severity(Severity::Info),
+                Finding::new(&registry::CR101, loc.clone(), "bad name")
+                    .help("rename it")
+                    .reference("x_y"),
+                Finding::new(&registry::CR101, loc, "minor").severity(Severity::Info),
             ],
             ..Report::default()
         };

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use super::{Context, list};
 use crate::finding::{Finding, Loc, Severity};
 use crate::model::{Binding, Flow, FlowEntry, Reference, Solution, connector};
+use crate::rules::registry::{self, Rule};
 
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -25,7 +26,7 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
                 on(
                     s,
                     f,
-                    "CR508",
+                    &registry::CR508,
                     h.loc.clone(),
                     format!(
                         "an action of flow `{}` uses the connection key `{}`, which `properties.connectionReferences` does not declare",
@@ -44,7 +45,7 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
                 on(
                     s,
                     f,
-                    "CR509",
+                    &registry::CR509,
                     Loc::file(&f.path),
                     format!(
                         "flow `{}` has no `.json.data.xml` beside it: its display name and state are unknown",
@@ -61,7 +62,7 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
                         on(
                             s,
                             f,
-                            "CR505",
+                            &registry::CR505,
                             loc.clone(),
                             format!(
                                 "flow `{}` is committed switched off (StateCode 0): it will import switched off",
@@ -80,8 +81,8 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     out
 }
 
-fn on(s: &Solution, f: &Flow, code: &'static str, loc: Loc, msg: String) -> Finding {
-    Finding::new(code, loc, msg).solution(&s.unique_name).flow(&f.name, &f.id)
+fn on(s: &Solution, f: &Flow, rule: &'static Rule, loc: Loc, msg: String) -> Finding {
+    Finding::new(rule, loc, msg).solution(&s.unique_name).flow(&f.name, &f.id)
 }
 
 fn entry<'a>(
@@ -98,7 +99,7 @@ fn entry<'a>(
             on(
                 s,
                 f,
-                "CR501",
+                &registry::CR501,
                 loc.clone(),
                 format!(
                     "entry `{}` of flow `{}` embeds the connection `{connection}` instead of a connection reference",
@@ -114,7 +115,7 @@ fn entry<'a>(
             on(
                 s,
                 f,
-                "CR501",
+                &registry::CR501,
                 loc.clone(),
                 format!(
                     "entry `{}` of flow `{}` has no connection and no connection reference",
@@ -131,7 +132,7 @@ fn entry<'a>(
                         on(
                             s,
                             f,
-                            "CR507",
+                            &registry::CR507,
                             loc.clone(),
                             format!(
                                 "flow `{}` spells the reference `{logical_name}`, but it is defined as `{}`",
@@ -149,7 +150,7 @@ fn entry<'a>(
                         on(
                             s,
                             f,
-                            "CR504",
+                            &registry::CR504,
                             api_loc.clone(),
                             format!(
                                 "entry `{}` of flow `{}` uses connector `{api}`, but its reference `{}` binds `{def_api}`",
@@ -168,7 +169,7 @@ fn entry<'a>(
             on(
                 s,
                 f,
-                "CR506",
+                &registry::CR506,
                 loc.clone(),
                 format!(
                     "entry `{}` of flow `{}` carries `connectionName` `{id}`, a connection id of the maker's environment",
@@ -210,7 +211,7 @@ fn undefined(ctx: &Context<'_>, s: &Solution, f: &Flow, logical_name: &str, loc:
         .map(|o| format!("`{}`", o.unique_name))
         .collect();
     if !others.is_empty() {
-        return on(s, f, "CR502", loc.clone(), format!("flow `{}` is bound to `{logical_name}`, which solution `{}` does not define; solution {} does (a cross-solution dependency)", f.name, s.unique_name, list(&others)))
+        return on(s, f, &registry::CR502, loc.clone(), format!("flow `{}` is bound to `{logical_name}`, which solution `{}` does not define; solution {} does (a cross-solution dependency)", f.name, s.unique_name, list(&others)))
             .severity(Severity::Warning)
             .reference(logical_name)
             .help(format!("import {} before `{}` in every environment, or move the reference into this solution", list(&others), s.unique_name));
@@ -227,7 +228,7 @@ fn undefined(ctx: &Context<'_>, s: &Solution, f: &Flow, logical_name: &str, loc:
     on(
         s,
         f,
-        "CR502",
+        &registry::CR502,
         loc.clone(),
         format!(
             "flow `{}` is bound to `{logical_name}`, which solution `{}` does not define{note}",
@@ -265,7 +266,7 @@ fn unused(ctx: &Context<'_>) -> Vec<Finding> {
             if !(by_flow || by_app || by_bot) {
                 out.push(
                     Finding::new(
-                        "CR503",
+                        &registry::CR503,
                         r.loc.clone(),
                         format!("reference `{}` is not used by any flow, app or bot", r.logical_name),
                     )

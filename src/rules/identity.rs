@@ -11,6 +11,7 @@ use super::{Context, list};
 use crate::config::{Config, Identity};
 use crate::finding::{Finding, Loc};
 use crate::model::{Binding, Flow, Reference, Snapshot, Solution, connector};
+use crate::rules::registry;
 
 /// A flow and the identity it runs as (an index into `config.identity`).
 #[derive(Debug, Clone)]
@@ -254,7 +255,7 @@ fn shared_across_identities(cfg: &Config, a: &Assignment<'_>) -> Vec<Finding> {
             })
             .collect();
         let f = Finding::new(
-            "CR201",
+            &registry::CR201,
             loc,
             format!(
                 "reference `{}` is used by flows of {} identities: {}",
@@ -305,7 +306,7 @@ fn wrong_identity_reference(cfg: &Config, a: &Assignment<'_>) -> Vec<Finding> {
                 format!("{} of identity `{}`", list(&own), cfg.identity[runs_as].name)
             };
             let fd = Finding::new(
-                "CR202",
+                &registry::CR202,
                 loc.clone(),
                 format!(
                     "flow `{}` runs as identity `{}` but is bound to `{}`, a reference of identity `{}`",
@@ -346,7 +347,7 @@ fn identities_share_connection(snapshot: &Snapshot, cfg: &Config) -> Vec<Finding
                 let conn = r.connection_id.as_deref().unwrap_or_default().trim();
                 out.push(
                     Finding::new(
-                        "CR203",
+                        &registry::CR203,
                         r.connection_id_loc.clone().unwrap_or_else(|| r.loc.clone()),
                         format!(
                             "in environment `{}`, `{}` (identity `{}`) and `{other}` (identity `{}`) are bound to the same connection `{conn}`: the identities collapse into one connection there",
@@ -374,7 +375,7 @@ fn flows_without_identity(snapshot: &Snapshot, a: &Assignment<'_>) -> Vec<Findin
         .map(|f| {
             let ids: Vec<String> = a.identities.iter().map(|i| format!("`{}`", i.name)).collect();
             Finding::new(
-                "CR204",
+                &registry::CR204,
                 flow_loc(snapshot, f.flow),
                 format!("flow `{}` matches no identity", f.flow.name),
             )
@@ -409,7 +410,7 @@ fn duplicate_connectors(cfg: &Config, a: &Assignment<'_>) -> Vec<Finding> {
             for r in extra {
                 let Some(d) = r.reference else { continue };
                 let f = Finding::new(
-                    "CR205",
+                    &registry::CR205,
                     d.loc.clone(),
                     format!(
                         "identity `{}` has {} references for connector `{conn}`: {}",
@@ -458,7 +459,7 @@ fn foreign_connections(snapshot: &Snapshot, cfg: &Config) -> Vec<Finding> {
             };
             out.push(
                 Finding::new(
-                    "CR206",
+                    &registry::CR206,
                     r.connection_id_loc.clone().unwrap_or_else(|| r.loc.clone()),
                     format!(
                         "in environment `{}`, reference `{}` of identity `{}` is bound to connection `{}`, which connref.toml lists for identity `{}`",
@@ -489,7 +490,7 @@ fn busy_references(cfg: &Config, a: &Assignment<'_>) -> Vec<Finding> {
         .filter_map(|r| {
             let loc = ref_loc(r)?;
             let f = Finding::new(
-                "CR207",
+                &registry::CR207,
                 loc,
                 format!(
                     "reference `{}` is used by {} flows (more than {max}): they share one connection's rate limits and one credential",
@@ -566,7 +567,7 @@ prod = ["conn-wri"]
     fn codes(snapshot: &Snapshot, config: &Config) -> Vec<(&'static str, u32, String)> {
         check(&Context { snapshot, config })
             .into_iter()
-            .map(|f| (f.code, f.loc.line, f.message))
+            .map(|f| (f.code(), f.loc.line, f.message))
             .collect()
     }
 

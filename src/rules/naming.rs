@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::finding::Finding;
 use crate::model::connector;
 use crate::model::{Reference, Solution};
+use crate::rules::registry;
 
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     ctx.snapshot
@@ -260,7 +261,7 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
         };
         out.push(
             finding(
-                "CR102",
+                &registry::CR102,
                 format!(
                     "reference `{name}` {what}, but the publisher prefix of solution `{}` is `{e}`",
                     s.unique_name
@@ -287,7 +288,7 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
             .map(|d| format!(" (display name `{d}`)"))
             .unwrap_or_default();
         out.push(
-            finding("CR104", format!("reference `{name}`{display} has {why} that does not say what it is for"))
+            finding(&registry::CR104, format!("reference `{name}`{display} has {why} that does not say what it is for"))
                 .help(format!("name it after its purpose, e.g. `{suggestion}`; once shipped, a name cannot change: keep it, give it a clear display name and add it to `ignore` in connref.toml")),
         );
         return out;
@@ -315,7 +316,7 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
     {
         out.push(
             finding(
-                "CR103",
+                &registry::CR103,
                 format!(
                     "reference `{name}` says `{segment}` (shared_{other}), but its connector is `{}`",
                     api.unwrap_or_default()
@@ -344,7 +345,7 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
         .unwrap_or_default();
     out.push(
         finding(
-            "CR101",
+            &registry::CR101,
             format!("reference `{name}` does not follow the naming template `{}`", cfg.naming.template()),
         )
         .help(format!("name it like `{suggestion}` (connector `{short}`{purposes_note})")),

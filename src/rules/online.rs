@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use super::list;
+use super::registry::{self, Rule};
 use crate::finding::{Finding, Loc, Severity};
 use crate::model::settings::{Binding, SettingsFile, classify};
 use crate::model::{Binding as FlowBinding, Snapshot, connector};
@@ -25,6 +26,9 @@ impl Target {
     }
 }
 
+/// A connection as the environment has it, with who may use it; `None` when it is not there.
+pub type Looked = Option<(Connection, Vec<Permission>)>;
+
 /// What the environment answered.
 #[derive(Debug, Clone, Default)]
 pub struct Live {
@@ -33,7 +37,7 @@ pub struct Live {
     /// The deploying principal's object id, lower case.
     pub deployer: String,
     /// By `Target::key`: the connection with its permissions, `None` when it does not exist.
-    pub connections: HashMap<(String, String), Option<(Connection, Vec<Permission>)>>,
+    pub connections: HashMap<(String, String), Looked>,
     pub references: Vec<ConnectionReference>,
     pub flows: Vec<Workflow>,
     /// Every connection of the environment (audit).
@@ -111,7 +115,7 @@ fn person(p: &crate::online::powerplatform::Principal) -> String {
         .map_or_else(|| format!("`{}`", p.id), |n| format!("`{n}`"))
 }
 
-fn on(file: &SettingsFile, code: &'static str, loc: Loc, environment: &str, reference: &str, msg: String) -> Finding {
+fn on(file: &SettingsFile, code: &'static Rule, loc: Loc, environment: &str, reference: &str, msg: String) -> Finding {
     let f = Finding::new(code, loc, msg).environment(environment).reference(reference);
     match file.solutions.as_slice() {
         [one] => f.solution(one),
@@ -134,7 +138,7 @@ pub fn verify(snapshot: &Snapshot, files: &[&SettingsFile], live: &Live) -> Vec<
             let names: Vec<String> = tokens.iter().map(|r| format!("`{}`", r.logical_name)).collect();
             out.push(
                 Finding::new(
-                    "CR601",
+                    &registry::CR601,
                     loc,
                     format!(
                         "{} of environment `{env}` {} a pipeline token ({}): connref cannot verify a connection before the pipeline replaces the token",
@@ -166,7 +170,7 @@ pub fn verify(snapshot: &Snapshot, files: &[&SettingsFile], live: &Live) -> Vec<
                 out.push(
                     on(
                         file,
-                        "CR601",
+                        &registry::CR601,
                         loc,
                         env,
                         &r.logical_name,
@@ -189,7 +193,7 @@ pub fn verify(snapshot: &Snapshot, files: &[&SettingsFile], live: &Live) -> Vec<
                 Some(None) => out.push(
                     on(
                         file,
-                        "CR601",
+                        &registry::CR601,
                         loc,
                         env,
                         &r.logical_name,
@@ -230,7 +234,7 @@ fn connection_findings(
         out.push(
             on(
                 file,
-                "CR602",
+                &registry::CR602,
                 loc.clone(),
                 env,
                 name,
@@ -247,7 +251,7 @@ fn connection_findings(
         out.push(
             on(
                 file,
-                "CR603",
+                &registry::CR603,
                 loc.clone(),
                 env,
                 name,
@@ -281,7 +285,7 @@ fn connection_findings(
         let finding = if groups.is_empty() {
             on(
                 file,
-                "CR604",
+                &registry::CR604,
                 loc.clone(),
                 env,
                 name,
@@ -293,7 +297,7 @@ fn connection_findings(
         } else {
             on(
                 file,
-                "CR604",
+                &registry::CR604,
                 loc.clone(),
                 env,
                 name,
@@ -314,7 +318,7 @@ fn connection_findings(
         out.push(
             on(
                 file,
-                "CR605",
+                &registry::CR605,
                 loc.clone(),
                 env,
                 name,
@@ -339,7 +343,7 @@ fn stale_reference(file: &SettingsFile, r: &crate::model::settings::SettingsRefe
         out.push(
             on(
                 file,
-                "CR606",
+                &registry::CR606,
                 r.loc.clone(),
                 env,
                 &r.logical_name,
@@ -355,7 +359,7 @@ fn stale_reference(file: &SettingsFile, r: &crate::model::settings::SettingsRefe
     }
 }
 
-fn at_flow(code: &'static str, env: &str, flow: &Workflow, msg: String) -> Finding {
+fn at_flow(code: &'static Rule, env: &str, flow: &Workflow, msg: String) -> Finding {
     Finding::new(code, Loc::none(), msg).environment(env).flow(&flow.name, &flow.id)
 }
 
@@ -371,18 +375,18 @@ pub fn audit(live: &Live) -> Vec<Finding> {
     for flow in &live.flows {
         match flow.state {
             Some(0) => out.push(
-                at_flow("CR612", env, flow, format!("cloud flow `{}` is switched off in environment `{env}`", flow.name))
+                at_flow(&registry::CR612, env, flow, format!("cloud flow `{}` is switched off in environment `{env}`", flow.name))
                     .help("turn it on (an import switches a flow off when the importing identity cannot use its connections: `connref verify` finds why), or remove it if it is retired"),
             ),
             Some(2) => out.push(
-                at_flow("CR612", env, flow, format!("cloud flow `{}` is suspended in environment `{env}`", flow.name))
+                at_flow(&registry::CR612, env, flow, format!("cloud flow `{}` is suspended in environment `{env}`", flow.name))
                     .help("open the flow's details in Power Automate for the reason (often a connection or a licence), fix it and turn the flow on"),
             ),
             _ => {}
         }
         let Some(text) = flow.clientdata.as_deref().filter(|t| !t.trim().is_empty()) else {
             out.push(
-                at_flow("CR900", env, flow, format!("cloud flow `{}` has no definition (`clientdata` is empty): its connections cannot be audited", flow.name))
+                at_flow(&registry::CR900, env, flow, format!("cloud flow `{}` has no definition (`clientdata` is empty): its connections cannot be audited", flow.name))
                     .help("open the flow in Power Automate and save it again; connref audited every other flow"),
             );
             continue;
@@ -394,7 +398,7 @@ pub fn audit(live: &Live) -> Vec<Finding> {
                 let (line, column) = source.index.line_col(&source.text, e.offset);
                 out.push(
                     at_flow(
-                        "CR900",
+                        &registry::CR900,
                         env,
                         flow,
                         format!(
@@ -412,7 +416,7 @@ pub fn audit(live: &Live) -> Vec<Finding> {
                 FlowBinding::Reference { logical_name, .. } => match references.get(&logical_name.to_ascii_lowercase()) {
                     None => out.push(
                         at_flow(
-                            "CR611",
+                            &registry::CR611,
                             env,
                             flow,
                             format!(
@@ -425,7 +429,7 @@ pub fn audit(live: &Live) -> Vec<Finding> {
                     ),
                     Some(r) if r.connection_id.is_none() => out.push(
                         at_flow(
-                            "CR611",
+                            &registry::CR611,
                             env,
                             flow,
                             format!(
@@ -443,7 +447,7 @@ pub fn audit(live: &Live) -> Vec<Finding> {
                 },
                 FlowBinding::Embedded { connection, .. } => out.push(
                     at_flow(
-                        "CR613",
+                        &registry::CR613,
                         env,
                         flow,
                         format!(
@@ -455,7 +459,7 @@ pub fn audit(live: &Live) -> Vec<Finding> {
                 ),
                 FlowBinding::Empty { .. } => out.push(
                     at_flow(
-                        "CR613",
+                        &registry::CR613,
                         env,
                         flow,
                         format!("entry `{}` of cloud flow `{}` has no connection and no connection reference", e.key, flow.name),
@@ -473,7 +477,7 @@ pub fn audit(live: &Live) -> Vec<Finding> {
         {
             out.push(
                 Finding::new(
-                    "CR614",
+                    &registry::CR614,
                     Loc::none(),
                     format!(
                         "reference `{}` in environment `{env}` is bound to connection {}, which belongs to a person, {}",

@@ -7,6 +7,7 @@ use super::{Context, list};
 use crate::finding::{Finding, Loc, Severity};
 use crate::model::settings::{Binding, SettingsFile, classify};
 use crate::model::{Snapshot, Solution, connector};
+use crate::rules::registry::{self, Rule};
 
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -34,8 +35,8 @@ fn names(solutions: &[&Solution]) -> String {
     list(&solutions.iter().map(|s| format!("`{}`", s.unique_name)).collect::<Vec<_>>())
 }
 
-fn on(file: &SettingsFile, code: &'static str, loc: Loc, msg: String) -> Finding {
-    let f = Finding::new(code, loc, msg);
+fn on(file: &SettingsFile, rule: &'static Rule, loc: Loc, msg: String) -> Finding {
+    let f = Finding::new(rule, loc, msg);
     match file.solutions.as_slice() {
         [one] => f.solution(one),
         _ => f,
@@ -83,7 +84,7 @@ fn unmapped(file: &SettingsFile) -> Finding {
             c[0].clone(),
         ),
     };
-    Finding::new("CR410", file.root_loc.clone(), msg).help(format!(
+    Finding::new(&registry::CR410, file.root_loc.clone(), msg).help(format!(
         "tie it in connref.toml with a table such as:\n{}",
         map_table(file, &solution)
     ))
@@ -115,8 +116,8 @@ fn references(ctx: &Context<'_>, file: &SettingsFile, solutions: &[&Solution], o
     for e in &file.references {
         let name = &e.logical_name;
         let def = solutions.iter().find_map(|s| s.reference(name).map(|r| (s, r)));
-        let mut finding = |code: &'static str, loc: &Loc, msg: String, help: String| {
-            let f = on(file, code, loc.clone(), msg).reference(name).help(help);
+        let mut finding = |rule: &'static Rule, loc: &Loc, msg: String, help: String| {
+            let f = on(file, rule, loc.clone(), msg).reference(name).help(help);
             let f = match def {
                 Some((s, _)) => f.solution(&s.unique_name),
                 None => f,
@@ -125,7 +126,7 @@ fn references(ctx: &Context<'_>, file: &SettingsFile, solutions: &[&Solution], o
         };
         if let Some(prev) = first.get(&name.to_ascii_lowercase()) {
             finding(
-                "CR405",
+                &registry::CR405,
                 &e.loc,
                 format!("a second entry for reference `{name}` (the first is on line {})", prev.line),
                 "keep one entry: tools disagree on which one wins".into(),
@@ -137,7 +138,7 @@ fn references(ctx: &Context<'_>, file: &SettingsFile, solutions: &[&Solution], o
         let id = e.connection_id.as_deref();
         match classify(id) {
             Binding::Empty | Binding::Missing => finding(
-                "CR402",
+                &registry::CR402,
                 id_loc,
                 match id {
                     None => format!("reference `{name}` has no ConnectionId in environment `{}`", file.environment),
@@ -147,7 +148,7 @@ fn references(ctx: &Context<'_>, file: &SettingsFile, solutions: &[&Solution], o
                 "set the id of a connection in that environment (from the connection's URL in the maker portal), or a pipeline token such as `#{connectionreference.<name>}#`".into(),
             ),
             Binding::Token if ctx.config.settings.require_literal_ids => finding(
-                "CR402",
+                &registry::CR402,
                 id_loc,
                 format!(
                     "the ConnectionId of `{name}` is the pipeline token `{}`, and `settings.require_literal_ids` is set",
@@ -160,7 +161,7 @@ fn references(ctx: &Context<'_>, file: &SettingsFile, solutions: &[&Solution], o
                 let v = id.unwrap_or_default();
                 if let Some(why) = malformed(v) {
                     finding(
-                        "CR408",
+                        &registry::CR408,
                         id_loc,
                         format!("the ConnectionId of `{name}` is malformed: it {why}"),
                         match v.trim_end_matches('/').rsplit_once("/connections/") {
@@ -177,7 +178,7 @@ fn references(ctx: &Context<'_>, file: &SettingsFile, solutions: &[&Solution], o
                     && !connector::same(got, want)
                 {
                     finding(
-                        "CR403",
+                        &registry::CR403,
                         loc,
                         format!("the ConnectorId of `{name}` is `{got}`, but the reference binds `{want}`"),
                         format!("set the ConnectorId to `{want}`"),
@@ -198,7 +199,7 @@ fn references(ctx: &Context<'_>, file: &SettingsFile, solutions: &[&Solution], o
                     format!(" ({} does: was the entry copied from its file?)", list(&elsewhere))
                 };
                 finding(
-                    "CR404",
+                    &registry::CR404,
                     &e.loc,
                     format!(
                         "entry `{name}` names a reference that solution {} does not define{note}",
@@ -223,7 +224,7 @@ fn references(ctx: &Context<'_>, file: &SettingsFile, solutions: &[&Solution], o
             let connector = r.connector_id.as_deref().unwrap_or("");
             out.push(
                 Finding::new(
-                    "CR401",
+                    &registry::CR401,
                     at.clone(),
                     format!(
                         "reference `{}` of solution `{}` is missing from the settings of environment `{}`",
@@ -266,7 +267,7 @@ fn variables(file: &SettingsFile, solutions: &[&Solution], out: &mut Vec<Finding
             out.push(
                 on(
                     file,
-                    "CR405",
+                    &registry::CR405,
                     v.loc.clone(),
                     format!(
                         "a second entry for environment variable `{name}` (the first is on line {})",
@@ -288,7 +289,7 @@ fn variables(file: &SettingsFile, solutions: &[&Solution], out: &mut Vec<Finding
                 if d.required && no_default && empty {
                     out.push(
                         Finding::new(
-                            "CR407",
+                            &registry::CR407,
                             v.value_loc.clone().unwrap_or_else(|| v.loc.clone()),
                             format!(
                                 "required environment variable `{name}` has no default and is left empty in environment `{}`",
@@ -304,7 +305,7 @@ fn variables(file: &SettingsFile, solutions: &[&Solution], out: &mut Vec<Finding
             None if !solutions.is_empty() => out.push(
                 on(
                     file,
-                    "CR404",
+                    &registry::CR404,
                     v.loc.clone(),
                     format!(
                         "entry `{name}` names an environment variable that solution {} does not define",
@@ -327,7 +328,7 @@ fn variables(file: &SettingsFile, solutions: &[&Solution], out: &mut Vec<Finding
             seen.push(lower);
             out.push(
                 Finding::new(
-                    "CR407",
+                    &registry::CR407,
                     at.clone(),
                     format!(
                         "environment variable `{}` of solution `{}` is missing from the settings of environment `{}`",
@@ -381,7 +382,7 @@ fn reused(snapshot: &Snapshot, out: &mut Vec<Finding>) {
             out.push(
                 on(
                     u.file,
-                    "CR406",
+                    &registry::CR406,
                     u.loc.clone(),
                     format!(
                         "reference `{}` in environment `{}` is bound to a connection that is also bound in {}",

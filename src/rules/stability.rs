@@ -14,6 +14,7 @@ use crate::finding::{Finding, Loc, Severity};
 use crate::model::settings::SettingsFile;
 use crate::model::{Binding, Flow, Reference, Snapshot, Solution, connector};
 use crate::rules::list;
+use crate::rules::registry;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Changes {
@@ -196,7 +197,7 @@ pub fn analyze(base: &Snapshot, head: &Snapshot, config: &Config) -> Analysis {
             };
             a.findings.push(
                 Finding::new(
-                    "CR307",
+                    &registry::CR307,
                     based(&b.unique_name_loc),
                     format!(
                         "solution `{}` is gone from the source: at the base it was at {root} with {} and {} {note}",
@@ -286,7 +287,7 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
                 });
                 a.findings.push(
                     Finding::new(
-                        "CR303",
+                        &registry::CR303,
                         hr.connector_loc.clone().unwrap_or_else(|| hr.loc.clone()),
                         format!("the connector of reference `{}` changed from `{x}` to `{y}`", hr.logical_name),
                     )
@@ -335,7 +336,7 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
             });
             a.findings.push(
                 Finding::new(
-                    "CR302",
+                    &registry::CR302,
                     n.loc.clone(),
                     format!(
                         "`{}` was re-created as `{}`: keep `{}` and change its display name instead",
@@ -363,7 +364,7 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
         };
         a.findings.push(
             Finding::new(
-                "CR301",
+                &registry::CR301,
                 based(&r.loc),
                 format!("reference `{}` is gone: {used} {note}", r.logical_name),
             )
@@ -397,7 +398,7 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
                 });
                 a.findings.push(
                     Finding::new(
-                        "CR304",
+                        &registry::CR304,
                         Loc::file(&nf.path),
                         format!(
                             "flow `{}` was re-created: its workflow id changed from {} to {}, which breaks its run history, child-flow calls and app links",
@@ -412,7 +413,7 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
                 a.changes.flows.removed.push(bf.name.clone());
                 a.findings.push(
                     Finding::new(
-                        "CR306",
+                        &registry::CR306,
                         based(&Loc::file(&bf.path)),
                         format!("flow `{}` was removed {note}", bf.name),
                     )
@@ -444,7 +445,7 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
                     }
                     moves.push(
                         Finding::new(
-                            "CR305",
+                            &registry::CR305,
                             (*loc).clone(),
                             format!("flow `{}` moved from reference `{from}` to `{to}`", hf.name),
                         )
