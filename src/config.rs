@@ -256,10 +256,15 @@ fn compile_environments(tables: &BTreeMap<String, EnvironmentTable>, text: &str)
             );
         }
         let Some(id) = t.id.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
-            bail!("line {header}: [environments.{name}] has no `id` (the environment id, a GUID, shown in the Power Platform admin center)");
+            bail!(
+                "line {header}: [environments.{name}] has no `id` (the environment id, a GUID, shown in the Power Platform admin center)"
+            );
         };
         if !is_guid(id) {
-            bail!("line {}: [environments.{name}] id `{id}` is not a GUID (like 6f1d3a2e-0c2b-4c8e-9a41-8d2f6b1e7c10)", at("id"));
+            bail!(
+                "line {}: [environments.{name}] id `{id}` is not a GUID (like 6f1d3a2e-0c2b-4c8e-9a41-8d2f6b1e7c10)",
+                at("id")
+            );
         }
         if let Some(d) = &t.deployer
             && !is_guid(d)
@@ -536,7 +541,9 @@ Prod = ["abc"]
         assert!(e.contains("line 2") && e.contains("https://"), "{e}");
         let e = bad("[environments.Test]\nurl = \"https://x\"\nid = \"6f1d3a2e-0c2b-4c8e-9a41-8d2f6b1e7c10\"\nclientid = \"x\"\n");
         assert!(e.contains("line 4") && e.contains("clientid"), "{e}");
-        assert!(Config::parse("[environments.T]\nurl = \"http://127.0.0.1:4000\"\nid = \"6f1d3a2e-0c2b-4c8e-9a41-8d2f6b1e7c10\"\n").is_ok());
+        assert!(
+            Config::parse("[environments.T]\nurl = \"http://127.0.0.1:4000\"\nid = \"6f1d3a2e-0c2b-4c8e-9a41-8d2f6b1e7c10\"\n").is_ok()
+        );
     }
 
     #[test]

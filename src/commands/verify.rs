@@ -50,7 +50,11 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> Result<u8> {
         bail!(
             "no readable settings file for environment `{name}` below `{}`{}: nothing to verify (`connref check` lists the settings files it finds; `--settings FILE` names one)",
             path.display(),
-            if envs.is_empty() { String::new() } else { format!(" (settings files exist for {})", envs.join(", ")) }
+            if envs.is_empty() {
+                String::new()
+            } else {
+                format!(" (settings files exist for {})", envs.join(", "))
+            }
         );
     }
     if files.iter().all(|f| f.references.is_empty()) {

@@ -19,7 +19,10 @@ const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-be
 pub enum Method {
     Secret(String),
     /// GitHub Actions' OIDC endpoint and its request token.
-    GithubOidc { url: String, token: String },
+    GithubOidc {
+        url: String,
+        token: String,
+    },
 }
 
 impl std::fmt::Debug for Method {
@@ -111,11 +114,7 @@ impl<'a> Tokens<'a> {
         }
         let c = &self.creds;
         let url = format!("{}/{}/oauth2/v2.0/token", c.authority, encode(&c.tenant));
-        let mut form: Vec<(&str, &str)> = vec![
-            ("grant_type", "client_credentials"),
-            ("client_id", &c.client_id),
-            ("scope", scope),
-        ];
+        let mut form: Vec<(&str, &str)> = vec![("grant_type", "client_credentials"), ("client_id", &c.client_id), ("scope", scope)];
         let assertion;
         match &c.method {
             Method::Secret(s) => form.push(("client_secret", s)),
@@ -240,21 +239,36 @@ mod tests {
         let c = Credentials::resolve(
             Some("t1"),
             None,
-            &env(&[("AZURE_CLIENT_SECRET", "s"), ("AZURE_CLIENT_ID", "c"), ("ACTIONS_ID_TOKEN_REQUEST_URL", "u"), ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "t")]),
+            &env(&[
+                ("AZURE_CLIENT_SECRET", "s"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("ACTIONS_ID_TOKEN_REQUEST_URL", "u"),
+                ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "t"),
+            ]),
         )
         .expect("resolves");
         assert!(matches!(c.method, Method::Secret(_)));
-        assert_eq!((c.tenant.as_str(), c.client_id.as_str(), c.authority.as_str()), ("t1", "c", DEFAULT_AUTHORITY));
+        assert_eq!(
+            (c.tenant.as_str(), c.client_id.as_str(), c.authority.as_str()),
+            ("t1", "c", DEFAULT_AUTHORITY)
+        );
         let c = Credentials::resolve(
             None,
             None,
-            &env(&[("AZURE_TENANT_ID", "t"), ("AZURE_CLIENT_ID", "c"), ("ACTIONS_ID_TOKEN_REQUEST_URL", "u"), ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "t")]),
+            &env(&[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("ACTIONS_ID_TOKEN_REQUEST_URL", "u"),
+                ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "t"),
+            ]),
         )
         .expect("resolves");
         assert!(matches!(c.method, Method::GithubOidc { .. }));
         let e = Credentials::resolve(None, None, &env(&[])).unwrap_err().to_string();
         assert!(e.contains("AZURE_CLIENT_SECRET") && e.contains("id-token: write"), "{e}");
-        let e = Credentials::resolve(None, None, &env(&[("AZURE_CLIENT_SECRET", "s")])).unwrap_err().to_string();
+        let e = Credentials::resolve(None, None, &env(&[("AZURE_CLIENT_SECRET", "s")]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no tenant"), "{e}");
     }
 }

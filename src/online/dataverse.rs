@@ -98,7 +98,9 @@ impl Dataverse<'_> {
                 let s = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_owned);
                 Ok(ConnectionReference {
                     logical_name: s("connectionreferencelogicalname").ok_or_else(|| {
-                        anyhow!("Dataverse answered a connection reference without `connectionreferencelogicalname`: not the expected shape")
+                        anyhow!(
+                            "Dataverse answered a connection reference without `connectionreferencelogicalname`: not the expected shape"
+                        )
                     })?,
                     display_name: s("connectionreferencedisplayname"),
                     connector_id: s("connectorid"),

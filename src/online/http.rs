@@ -146,7 +146,11 @@ impl Http {
 
     fn attempt(&self, method: &str, url: &str, headers: &[(&str, &str)], form: Option<&[(&str, &str)]>, shown: &str) -> Result<Attempt> {
         let result = match form {
-            Some(form) => self.agent.post(url).header("Accept", "application/json").send_form(form.iter().copied()),
+            Some(form) => self
+                .agent
+                .post(url)
+                .header("Accept", "application/json")
+                .send_form(form.iter().copied()),
             None => {
                 let mut req = self.agent.get(url);
                 for (k, v) in headers {
@@ -170,7 +174,10 @@ impl Http {
         match body {
             Ok(body) => Ok(Attempt::Answer(Answer { status, body }, retry_after)),
             Err(ureq::Error::BodyExceedsLimit(_)) => {
-                bail!("{method} {shown}: the answer is larger than {} MiB; connref refuses it", MAX_BODY >> 20)
+                bail!(
+                    "{method} {shown}: the answer is larger than {} MiB; connref refuses it",
+                    MAX_BODY >> 20
+                )
             }
             Err(e) => self.failure(e, method, shown),
         }
@@ -218,7 +225,13 @@ impl Http {
             .find(|s| !s.is_empty())
             .unwrap_or("response")
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .take(60)
             .collect();
         let name = format!("{n:03}-{method}-{}-{slug}.json", answer.status);
@@ -234,7 +247,9 @@ impl Http {
 
 /// The tokens of a token endpoint's (or the GitHub OIDC endpoint's) answer.
 fn token_values(body: &str) -> Vec<String> {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(body) else { return Vec::new() };
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(body) else {
+        return Vec::new();
+    };
     ["access_token", "refresh_token", "id_token", "value"]
         .iter()
         .filter_map(|k| map.get(*k).and_then(|v| v.as_str()).map(str::to_owned))
@@ -249,10 +264,7 @@ pub fn error_text(body: &str) -> String {
     };
     let s = |v: &serde_json::Value| v.as_str().map(str::to_owned);
     let (code, message) = match v.get("error") {
-        Some(serde_json::Value::Object(_)) => (
-            v.pointer("/error/code").and_then(s),
-            v.pointer("/error/message").and_then(s),
-        ),
+        Some(serde_json::Value::Object(_)) => (v.pointer("/error/code").and_then(s), v.pointer("/error/message").and_then(s)),
         Some(e) => (s(e), v.get("error_description").and_then(s)),
         None => (v.get("code").and_then(s), v.get("message").and_then(s)),
     };
@@ -304,10 +316,7 @@ mod tests {
         http.secret("s3cr3t-value-123");
         http.secret("short");
         assert_eq!(http.redact("bad s3cr3t-value-123 short"), "bad [redacted] short");
-        assert_eq!(
-            token_values(r#"{"access_token":"eyJabc","token_type":"Bearer"}"#),
-            ["eyJabc"]
-        );
+        assert_eq!(token_values(r#"{"access_token":"eyJabc","token_type":"Bearer"}"#), ["eyJabc"]);
     }
 
     #[test]
@@ -320,14 +329,20 @@ mod tests {
             error_text(r#"{"error":{"code":"ConnectionNotFound","message":"Could not find connection"}}"#),
             "ConnectionNotFound: Could not find connection"
         );
-        assert_eq!(error_code(r#"{"error":{"code":"ConnectionNotFound"}}"#).as_deref(), Some("ConnectionNotFound"));
+        assert_eq!(
+            error_code(r#"{"error":{"code":"ConnectionNotFound"}}"#).as_deref(),
+            Some("ConnectionNotFound")
+        );
         assert_eq!(error_text("<html>\nBad gateway</html>"), "<html> Bad gateway</html>");
     }
 
     #[test]
     fn urls() {
         assert_eq!(encode("a b/c'd"), "a%20b%2Fc%27d");
-        assert_eq!(origin("https://Org.crm.dynamics.com/api/data/v9.2/x?y").as_deref(), Some("https://org.crm.dynamics.com"));
+        assert_eq!(
+            origin("https://Org.crm.dynamics.com/api/data/v9.2/x?y").as_deref(),
+            Some("https://org.crm.dynamics.com")
+        );
         assert_eq!(origin("http://127.0.0.1:8080").as_deref(), Some("http://127.0.0.1:8080"));
         assert_eq!(origin("nope"), None);
     }

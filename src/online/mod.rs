@@ -30,7 +30,13 @@ pub struct Page<'a> {
 
 /// Every item of every page, following the next link. A page that fails fails the whole
 /// listing: a partial list would read as "all good".
-pub fn list(http: &Http, first: &str, headers: &[(&str, &str)], page: Page<'_>, refusal: &dyn Fn(&Answer) -> anyhow::Error) -> Result<Vec<Value>> {
+pub fn list(
+    http: &Http,
+    first: &str,
+    headers: &[(&str, &str)],
+    page: Page<'_>,
+    refusal: &dyn Fn(&Answer) -> anyhow::Error,
+) -> Result<Vec<Value>> {
     let origin = http::origin(first).ok_or_else(|| anyhow!("`{first}` is not a URL"))?;
     let mut items = Vec::new();
     let mut url = first.to_owned();
@@ -70,7 +76,10 @@ pub fn list(http: &Http, first: &str, headers: &[(&str, &str)], page: Page<'_>, 
             }
         }
     }
-    bail!("{} has more than {MAX_PAGES} pages: the server keeps linking to a next page", page.what)
+    bail!(
+        "{} has more than {MAX_PAGES} pages: the server keeps linking to a next page",
+        page.what
+    )
 }
 
 /// One run's connection to one environment: its config, the client and the tokens.

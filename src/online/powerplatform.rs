@@ -43,7 +43,11 @@ pub struct Permission {
 
 /// The API host of one environment: the id without dashes, split before its last two characters.
 pub fn environment_host(environment_id: &str) -> String {
-    let id: String = environment_id.chars().filter(|c| *c != '-').collect::<String>().to_ascii_lowercase();
+    let id: String = environment_id
+        .chars()
+        .filter(|c| *c != '-')
+        .collect::<String>()
+        .to_ascii_lowercase();
     let split = id.len().saturating_sub(2);
     // The id is a GUID (checked with the config), so it is ASCII and the split is on a char.
     format!("https://{}.{}.environment.api.powerplatform.com", &id[..split], &id[split..])
@@ -110,7 +114,10 @@ impl PowerPlatform<'_> {
     }
 
     fn filter(&self) -> String {
-        format!("api-version=1&%24filter={}", encode(&format!("environment eq '{}'", self.environment_id)))
+        format!(
+            "api-version=1&%24filter={}",
+            encode(&format!("environment eq '{}'", self.environment_id))
+        )
     }
 
     fn refusal(&self, a: &Answer, what: &str) -> anyhow::Error {
@@ -209,7 +216,10 @@ impl PowerPlatform<'_> {
             &|a| self.refusal(a, "the connections of the environment"),
         )?;
         rows.iter()
-            .map(|r| connection(r).ok_or_else(|| anyhow!("the Power Platform API listed a connection of an unexpected shape (no `name` or `properties`)")))
+            .map(|r| {
+                connection(r)
+                    .ok_or_else(|| anyhow!("the Power Platform API listed a connection of an unexpected shape (no `name` or `properties`)"))
+            })
             .collect()
     }
 }

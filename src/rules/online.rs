@@ -50,7 +50,8 @@ fn connector_of(snapshot: &Snapshot, file: &SettingsFile, logical_name: &str, en
     if let Some(c) = entry_connector.filter(|c| !c.trim().is_empty()) {
         return Some(c.trim().to_owned());
     }
-    let defined = |s: &&crate::model::Solution| file.solutions.is_empty() || file.solutions.iter().any(|n| n.eq_ignore_ascii_case(&s.unique_name));
+    let defined =
+        |s: &&crate::model::Solution| file.solutions.is_empty() || file.solutions.iter().any(|n| n.eq_ignore_ascii_case(&s.unique_name));
     snapshot
         .solutions
         .iter()
@@ -66,7 +67,9 @@ pub fn targets(snapshot: &Snapshot, files: &[&SettingsFile]) -> Vec<Target> {
             if classify(r.connection_id.as_deref()) != Binding::Bound {
                 continue;
             }
-            let Some(connector) = connector_of(snapshot, file, &r.logical_name, r.connector_id.as_deref()) else { continue };
+            let Some(connector) = connector_of(snapshot, file, &r.logical_name, r.connector_id.as_deref()) else {
+                continue;
+            };
             let t = Target {
                 api: connector::api_name(&connector).to_owned(),
                 connection_id: r.connection_id.clone().unwrap_or_default().trim().to_owned(),
@@ -330,7 +333,13 @@ fn connection_findings(
 }
 
 /// CR606: the environment already has the reference, with another connector.
-fn stale_reference(file: &SettingsFile, r: &crate::model::settings::SettingsReference, expected: &str, live: &Live, out: &mut Vec<Finding>) {
+fn stale_reference(
+    file: &SettingsFile,
+    r: &crate::model::settings::SettingsReference,
+    expected: &str,
+    live: &Live,
+    out: &mut Vec<Finding>,
+) {
     let env = live.environment.as_str();
     let existing = live
         .references
@@ -367,11 +376,8 @@ fn at_flow(code: &'static Rule, env: &str, flow: &Workflow, msg: String) -> Find
 pub fn audit(live: &Live) -> Vec<Finding> {
     let env = live.environment.as_str();
     let mut out = Vec::new();
-    let references: HashMap<String, &ConnectionReference> = live
-        .references
-        .iter()
-        .map(|r| (r.logical_name.to_ascii_lowercase(), r))
-        .collect();
+    let references: HashMap<String, &ConnectionReference> =
+        live.references.iter().map(|r| (r.logical_name.to_ascii_lowercase(), r)).collect();
     for flow in &live.flows {
         match flow.state {
             Some(0) => out.push(
@@ -386,8 +392,16 @@ pub fn audit(live: &Live) -> Vec<Finding> {
         }
         let Some(text) = flow.clientdata.as_deref().filter(|t| !t.trim().is_empty()) else {
             out.push(
-                at_flow(&registry::CR900, env, flow, format!("cloud flow `{}` has no definition (`clientdata` is empty): its connections cannot be audited", flow.name))
-                    .help("open the flow in Power Automate and save it again; connref audited every other flow"),
+                at_flow(
+                    &registry::CR900,
+                    env,
+                    flow,
+                    format!(
+                        "cloud flow `{}` has no definition (`clientdata` is empty): its connections cannot be audited",
+                        flow.name
+                    ),
+                )
+                .help("open the flow in Power Automate and save it again; connref audited every other flow"),
             );
             continue;
         };
