@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The install step of action.yml: a released binary checked against its sha256 when INPUT_VERSION
-# names a release, else a build from the action's own source with the `github` feature.
+# names a release, else a build from the action's own source with the `github` and `online` features.
 set -euo pipefail
 
 dest="${RUNNER_TEMP:-/tmp}/connref-bin"
@@ -38,7 +38,7 @@ if [[ -n "$version" && "$version" != source ]]; then
   fi
   tar -xzf "$tmp/$asset" -C "$dest"
 else
-  cargo install --locked --features github --path "$GITHUB_ACTION_PATH" --root "$dest" --quiet
+  cargo install --locked --features github,online --path "$GITHUB_ACTION_PATH" --root "$dest" --quiet
   dest="$dest/bin"
 fi
 
