@@ -161,7 +161,18 @@ fn action_yml_passes_inputs_only_through_env() {
     for line in yml.lines().filter(|l| l.trim_start().starts_with("run:")) {
         assert!(!line.contains("${{"), "an expression inside run: {line}");
     }
-    for input in ["command", "environment", "settings", "path", "base", "config", "format", "comment", "token", "version"] {
+    for input in [
+        "command",
+        "environment",
+        "settings",
+        "path",
+        "base",
+        "config",
+        "format",
+        "comment",
+        "token",
+        "version",
+    ] {
         assert!(yml.contains(&format!("\n  {input}:\n")), "input {input} is missing");
     }
     assert!(yml.contains("using: composite") && yml.contains("default: ${{ github.token }}"));
@@ -235,7 +246,10 @@ fn verify_and_audit_run_against_the_environment_without_a_comment() {
             ("INPUT_SETTINGS", "out/settings.json"),
         ],
     );
-    assert_eq!(r.calls, ["verify . --env Prod --format github --settings out/settings.json token=set"]);
+    assert_eq!(
+        r.calls,
+        ["verify . --env Prod --format github --settings out/settings.json token=set"]
+    );
     let f = Fixture::new();
     let r = run_step(
         &f,
@@ -251,9 +265,19 @@ fn verify_needs_an_environment_and_commands_are_checked() {
     project(&f, "contoso_invoiceapproval_outlook");
     let r = run_step(&f, "push", &[("INPUT_COMMAND", "verify")]);
     assert_eq!(r.code, 2);
-    assert!(r.stdout.contains("::error title=connref::the verify command needs the environment input"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("::error title=connref::the verify command needs the environment input"),
+        "{}",
+        r.stdout
+    );
     let r = run_step(&f, "push", &[("INPUT_COMMAND", "deploy; touch pwned")]);
     assert_eq!(r.code, 2);
-    assert!(r.stdout.contains("::error title=connref::the command input must be check, verify or audit"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("::error title=connref::the command input must be check, verify or audit"),
+        "{}",
+        r.stdout
+    );
     assert!(r.calls.is_empty() && !f.path().join("pwned").exists());
 }

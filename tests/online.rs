@@ -1041,3 +1041,31 @@ fn bad_setup_is_exit_2_with_the_fix() {
     assert!(fake.requests().is_empty(), "nothing was called");
     let _ = Path::new(".");
 }
+
+#[test]
+fn a_huge_page_is_refused() {
+    let (out, _) = failing(
+        |r, _| (r.path() == "/api/data/v9.2/workflows").then_some(Reply::Huge(40 * 1024 * 1024)),
+        &["audit"],
+    );
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(out.stderr.contains("larger than 32 MiB"), "{}", out.stderr);
+}
+
+#[test]
+fn explain_cr604_says_how_to_share_with_the_application_user() {
+    let f = Fixture::new();
+    let out = connref(f.path(), &["explain", "CR604"]);
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stdout.contains("Share") && out.stdout.contains("application user") && out.stdout.contains("Can use"),
+        "{}",
+        out.stdout
+    );
+    let rules = connref(f.path(), &["rules"]);
+    for code in [
+        "CR601", "CR602", "CR603", "CR604", "CR605", "CR606", "CR611", "CR612", "CR613", "CR614",
+    ] {
+        assert!(rules.stdout.contains(code), "{code}");
+    }
+}

@@ -62,6 +62,8 @@ pub enum Reply {
     DropMidBody(String),
     /// Accepts and never answers.
     Silence,
+    /// A 200 whose JSON body is this many bytes long.
+    Huge(usize),
 }
 
 pub fn json(status: u16, body: impl Into<String>) -> Reply {
@@ -153,6 +155,22 @@ fn serve(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>) {
             let _ = stream.flush();
         }
         Reply::Silence => std::thread::sleep(Duration::from_secs(30)),
+        Reply::Huge(size) => {
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n");
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(b"{\"value\":[\"");
+            let chunk = vec![b'x'; 64 * 1024];
+            let mut sent = 11;
+            // The client hangs up once it has seen enough; stop writing then.
+            while sent + chunk.len() < size {
+                if stream.write_all(&chunk).is_err() {
+                    return;
+                }
+                sent += chunk.len();
+            }
+            let _ = stream.write_all(&vec![b'x'; size - sent - 3]);
+            let _ = stream.write_all(b"\"]}");
+        }
     }
 }
 
