@@ -9,6 +9,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::finding::{Finding, Severity};
+use crate::parse::solution::is_guid;
 use crate::rules::registry;
 
 pub const FILE_NAME: &str = "connref.toml";
@@ -199,19 +200,6 @@ pub struct EnvironmentConfig {
     pub client_id: Option<String>,
     /// The object id of the deploying service principal (default: the token's `oid`).
     pub deployer: Option<String>,
-}
-
-/// Whether `s` is a GUID (`8-4-4-4-12` hex digits, braces allowed).
-pub fn is_guid(s: &str) -> bool {
-    let s = s.trim().trim_start_matches('{').trim_end_matches('}');
-    s.len() == 36
-        && s.bytes().enumerate().all(|(i, b)| {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                b == b'-'
-            } else {
-                b.is_ascii_hexdigit()
-            }
-        })
 }
 
 /// The line of `[environments.<name>]`, and of `key` inside that table.

@@ -239,9 +239,12 @@ impl Http {
         std::fs::write(dir.join(&name), body).with_context(|| format!("cannot write `{}`", dir.join(&name).display()))?;
         let line = format!("{name}\t{method}\t{}\t{}\n", answer.status, self.redact(url));
         let index = dir.join("index.tsv");
-        let mut text = std::fs::read_to_string(&index).unwrap_or_default();
-        text.push_str(&line);
-        std::fs::write(&index, text).with_context(|| format!("cannot write `{}`", index.display()))
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&index)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()))
+            .with_context(|| format!("cannot write `{}`", index.display()))
     }
 }
 
