@@ -7,7 +7,6 @@ mod common;
 mod fake;
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
@@ -1039,7 +1038,25 @@ fn bad_setup_is_exit_2_with_the_fix() {
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("line 3") && out.stderr.contains("not a GUID"), "{}", out.stderr);
     assert!(fake.requests().is_empty(), "nothing was called");
-    let _ = Path::new(".");
+}
+
+#[test]
+fn only_tokens_is_exit_2_not_a_pass() {
+    let fake = start(|_, _| None);
+    let f = Fixture::new();
+    project(&f, &fake);
+    f.write(
+        "Billing/config/Prod/deploymentSettings.json",
+        r##"{"ConnectionReferences":[{"LogicalName":"contoso_invoicemail_outlook","ConnectionId":"#{connectionreference.contoso_invoicemail_outlook}#"}]}"##,
+    );
+    let out = run(&f, &fake, &["verify", "--env", "Prod"], &[]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("(1 of 1 bind pipeline tokens): nothing can be verified"),
+        "{}",
+        out.stderr
+    );
+    assert!(fake.requests().is_empty());
 }
 
 #[test]

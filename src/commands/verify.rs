@@ -8,6 +8,7 @@ use anyhow::{Result, bail};
 
 use crate::config::{Config, SettingsMap, glob_set};
 use crate::load::{self, worktree::WorkTree};
+use crate::model::settings::{Binding, SettingsReference, classify};
 use crate::online::Session;
 use crate::report::{Report, plural};
 use crate::rules::online;
@@ -60,6 +61,16 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> Result<u8> {
     if files.iter().all(|f| f.references.is_empty()) {
         bail!("the settings files of environment `{name}` have no `ConnectionReferences` entry: nothing to verify");
     }
+    let entries: Vec<&SettingsReference> = files.iter().flat_map(|f| &f.references).collect();
+    let count = |b: Binding| entries.iter().filter(|r| classify(r.connection_id.as_deref()) == b).count();
+    let (literal, tokens) = (count(Binding::Bound), count(Binding::Token));
+    if literal == 0 {
+        bail!(
+            "no entry of environment `{name}` binds a literal ConnectionId ({} of {} bind pipeline tokens): nothing can be verified; run `connref verify --env {name} --settings FILE` after the pipeline replaced the tokens",
+            tokens,
+            entries.len()
+        );
+    }
     let targets = online::targets(&snapshot, &files);
     let http = opts.remote.http()?;
     let session = Session::new(&http, &name, &env, &remote::var)?;
@@ -69,11 +80,27 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> Result<u8> {
         ..Report::default()
     };
     report.files = files.len();
+    let mut solutions: Vec<String> = files
+        .iter()
+        .flat_map(|f| f.solutions.iter().map(|s| s.to_ascii_lowercase()))
+        .collect();
+    solutions.sort();
+    solutions.dedup();
+    report.solutions = solutions.len();
     report.sources = snapshot.sources.clone();
-    let entries: usize = files.iter().map(|f| f.references.len()).sum();
+    let unchecked = entries.len() - literal;
     report.checked = Some(format!(
-        "{} of environment `{name}` checked",
-        plural(entries, "settings entry", "settings entries")
+        "{} of environment `{name}` verified{}",
+        plural(literal, "settings entry", "settings entries"),
+        if unchecked == 0 {
+            String::new()
+        } else {
+            format!(
+                "; {unchecked} not: {tokens} pipeline {}, {} empty",
+                if tokens == 1 { "token" } else { "tokens" },
+                unchecked - tokens
+            )
+        }
     ));
     remote::finish(&opts.remote, "verify", &name, &report, out)
 }

@@ -374,7 +374,7 @@ pub static CR603: Rule = rule(
 
 pub static CR604: Rule = rule(
     "CR604",
-    "connection-not-shared-with-deployer",
+    "connection-not-shared",
     Error,
     "the deploying identity can neither own nor use the bound connection",
     "A pipeline imports as a service principal (an application user). When the import switches a flow on, that identity must own every connection the flow uses or have it shared with it; otherwise the import succeeds and the flow comes up switched off. Owner, CanEdit, CanViewWithShare and CanView (the portal's \"Can use\") all count. To share a connection with the application user: the connection's owner signs in to Power Automate (make.powerautomate.com) in the target environment, opens Data → Connections (or More → Connections), selects the connection, chooses Share, searches for the application user by the app registration's name (the application user that represents the deploying service principal; connections can be shared with a service principal only through its application user), gives it Can use and saves. The application user must exist in the environment first (Power Platform admin center → Environments → the environment → Settings → Users + permissions → Application users). `deployer` in `[environments.<name>]` names the principal's object id; by default it is the identity connref runs as. A share to a group (or to the whole tenant) is reported at info severity as \"cannot be confirmed\": connref cannot see group membership.",
@@ -390,7 +390,7 @@ pub static CR605: Rule = rule(
 
 pub static CR606: Rule = rule(
     "CR606",
-    "environment-reference-connector-differs",
+    "environment-connector-differs",
     Warning,
     "the target environment already has the reference with another connector",
     "The target environment's Dataverse already holds a connection reference with this logical name for another connector. A reference's connector cannot change on import: the import fails or the flows that use it break. Keep the environment's connector in the solution, or remove the environment's reference before importing.",
@@ -414,7 +414,7 @@ pub static CR612: Rule = rule(
 
 pub static CR613: Rule = rule(
     "CR613",
-    "flow-embedded-connection-in-environment",
+    "live-embedded-connection",
     Error,
     "a cloud flow in the environment embeds a connection instead of a reference",
     "A flow with an embedded connection cannot be deployed with its solution: its connection does not travel and the next import breaks it. Open the flow inside a solution and select the connection again, so that the entry binds a connection reference.",
