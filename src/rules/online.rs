@@ -44,12 +44,10 @@ pub struct Live {
     pub all_connections: Vec<Connection>,
 }
 
-/// The connector a settings entry binds: its own `ConnectorId`, else the reference's
-/// `connectorid` in the solution source.
+/// The connector a settings entry must bind: the reference's `connectorid` in the solution
+/// source (what the import binds), else the entry's own `ConnectorId` (a mismatch of the two is
+/// CR403's).
 fn connector_of(snapshot: &Snapshot, file: &SettingsFile, logical_name: &str, entry_connector: Option<&str>) -> Option<String> {
-    if let Some(c) = entry_connector.filter(|c| !c.trim().is_empty()) {
-        return Some(c.trim().to_owned());
-    }
     let defined =
         |s: &&crate::model::Solution| file.solutions.is_empty() || file.solutions.iter().any(|n| n.eq_ignore_ascii_case(&s.unique_name));
     snapshot
@@ -57,11 +55,13 @@ fn connector_of(snapshot: &Snapshot, file: &SettingsFile, logical_name: &str, en
         .iter()
         .filter(defined)
         .find_map(|s| s.reference(logical_name).and_then(|r| r.connector_id.clone()))
+        .or_else(|| entry_connector.map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned))
 }
 
 /// Each literal binding of the files, with the connector it must be: what `verify` looks up.
 pub fn targets(snapshot: &Snapshot, files: &[&SettingsFile]) -> Vec<Target> {
     let mut out: Vec<Target> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for file in files {
         for r in &file.references {
             if classify(r.connection_id.as_deref()) != Binding::Bound {
@@ -74,13 +74,15 @@ pub fn targets(snapshot: &Snapshot, files: &[&SettingsFile]) -> Vec<Target> {
                 api: connector::api_name(&connector).to_owned(),
                 connection_id: r.connection_id.clone().unwrap_or_default().trim().to_owned(),
             };
-            if !out.iter().any(|o| o.key() == t.key()) {
+            if seen.insert(t.key()) {
                 out.push(t);
             }
         }
     }
     out
 }
+
+const PERSON_HELP: &str = "bind a connection of a service principal or a service account: a person's connection breaks when they leave, and multi-factor prompts break flows that run unattended";
 
 /// The roles that let a principal use a connection; the portal's "Can use" is `CanView`.
 const USE_ROLES: &[&str] = &["Owner", "CanEdit", "CanViewWithShare", "CanView"];
@@ -327,7 +329,7 @@ fn connection_findings(
                 name,
                 format!("connection {} bound to `{name}` belongs to a person, {}", named(c), person(p)),
             )
-            .help("bind a connection of a service principal or a service account: a person's connection breaks when they leave, and multi-factor prompts break flows that run unattended"),
+            .help(PERSON_HELP),
         );
     }
 }
@@ -502,7 +504,7 @@ pub fn audit(live: &Live) -> Vec<Finding> {
                 )
                 .environment(env)
                 .reference(&r.logical_name)
-                .help("bind a connection of a service principal or a service account: a person's connection breaks when they leave, and multi-factor prompts break flows that run unattended"),
+                .help(PERSON_HELP),
             );
         }
     }
