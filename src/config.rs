@@ -23,9 +23,23 @@ pub enum Level {
     Error,
 }
 
+/// Which findings decide the exit code and the verdict when a base is known.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    /// Only what the change introduced (the default).
+    #[default]
+    New,
+    /// Every finding, also those the base already had.
+    All,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Which findings fail a check with a base (`--fail-on` overrides it).
+    #[serde(default)]
+    pub fail_on: Option<FailOn>,
     /// Globs on repository-relative paths that connref never reads.
     #[serde(default)]
     pub exclude: Vec<String>,
@@ -297,9 +311,26 @@ fn name_line(text: &str, name: &str, nth: usize) -> usize {
         .map_or_else(|| line_of(text, name), |(i, _)| i + 1)
 }
 
+/// Longest glob accepted: globset compiles a glob to a regex in time that grows faster than its
+/// length, and no path or name needs a longer pattern.
+const MAX_GLOB_BYTES: usize = 4096;
+
+fn check_glob_len(g: &str, what: &str, text: &str) -> Result<()> {
+    if g.len() > MAX_GLOB_BYTES {
+        let head: String = g.chars().take(40).collect();
+        bail!(
+            "line {}: {what} glob `{head}…` is {} bytes long; at most {MAX_GLOB_BYTES} are allowed",
+            line_of(text, g),
+            g.len()
+        );
+    }
+    Ok(())
+}
+
 fn glob_set_nocase(globs: &[String], what: &str, text: &str) -> Result<GlobSet> {
     let mut b = GlobSetBuilder::new();
     for g in globs {
+        check_glob_len(g, what, text)?;
         let glob = globset::GlobBuilder::new(g)
             .case_insensitive(true)
             .build()
@@ -341,6 +372,7 @@ fn compile_identities(identities: &mut [Identity], text: &str) -> Result<()> {
 pub fn glob_set(globs: &[String], what: &str, text: &str) -> Result<GlobSet> {
     let mut b = GlobSetBuilder::new();
     for g in globs {
+        check_glob_len(g, what, text)?;
         let glob = Glob::new(g).map_err(|e| anyhow!("line {}: {what} glob `{g}` does not compile: {e}", line_of(text, g)))?;
         b.add(glob);
     }

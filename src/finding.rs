@@ -62,6 +62,22 @@ pub struct Finding {
     pub flow_id: Option<String>,
     /// The target environment a finding of `verify` or `audit` is about.
     pub environment: Option<String>,
+    /// What within the reference, flow or file the finding is about when those do not say it
+    /// alone: a flow's entry key, a settings file's path, an environment variable's name.
+    pub detail: Option<String>,
+    /// With a base: whether the change introduced it (`false`: the base already had it).
+    pub new: Option<bool>,
+}
+
+/// What a finding is about, without its position: two findings with the same subject are the
+/// same problem, wherever lines moved. Names compare without case, as Dataverse compares them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Subject {
+    pub code: &'static str,
+    pub solution: Option<String>,
+    pub reference: Option<String>,
+    pub flow_id: Option<String>,
+    pub detail: Option<String>,
 }
 
 impl Finding {
@@ -78,7 +94,37 @@ impl Finding {
             flow: None,
             flow_id: None,
             environment: None,
+            detail: None,
+            new: None,
         }
+    }
+
+    /// The identity of the finding across revisions (see [`Subject`]). A finding that names no
+    /// reference, flow or detail is about its file as a whole.
+    pub fn subject(&self) -> Subject {
+        let lower = |s: &Option<String>| s.as_deref().map(str::to_ascii_lowercase);
+        let detail = match (&self.detail, &self.reference, &self.flow_id) {
+            (Some(d), ..) => Some(d.to_ascii_lowercase()),
+            (None, None, None) => Some(self.loc.path.to_string()),
+            _ => None,
+        };
+        Subject {
+            code: self.rule.code,
+            solution: lower(&self.solution),
+            reference: lower(&self.reference),
+            flow_id: self.flow_id.clone(),
+            detail,
+        }
+    }
+
+    /// Whether it counts towards the verdict: introduced by the change, or there is no base.
+    pub fn is_new(&self) -> bool {
+        self.new != Some(false)
+    }
+
+    pub fn detail(mut self, detail: &str) -> Self {
+        self.detail = Some(detail.to_owned());
+        self
     }
 
     pub fn code(&self) -> &'static str {
@@ -122,6 +168,37 @@ impl Finding {
     }
 }
 
+/// A name quoted in a message as a CommonMark code span, so that every renderer finds where it
+/// ends: the fence is one backtick longer than the longest run of backticks inside, and a space
+/// pads a name that starts or ends with a backtick (or starts and ends with a space), as
+/// CommonMark strips one. Names without backticks read as before: `` `name` ``.
+pub fn code_span(name: &str) -> CodeSpan<'_> {
+    CodeSpan(name)
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct CodeSpan<'a>(&'a str);
+
+impl std::fmt::Display for CodeSpan<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.0;
+        let mut longest = 0;
+        let mut run = 0;
+        for c in s.chars() {
+            run = if c == '`' { run + 1 } else { 0 };
+            longest = longest.max(run);
+        }
+        let fence = "`".repeat(longest + 1);
+        let spaced = s.starts_with(' ') && s.ends_with(' ') && s.chars().any(|c| c != ' ');
+        let pad = if s.starts_with('`') || s.ends_with('`') || spaced {
+            " "
+        } else {
+            ""
+        };
+        write!(f, "{fence}{pad}{s}{pad}{fence}")
+    }
+}
+
 /// Counts of findings by severity.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -131,7 +208,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    pub fn of(findings: &[Finding]) -> Self {
+    pub fn of<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Self {
         let mut c = Counts::default();
         for f in findings {
             match f.severity {
@@ -141,5 +218,26 @@ impl Counts {
             }
         }
         c
+    }
+}
+
+/// Marks each head finding introduced or existing: existing when the base has a finding with the
+/// same subject (each base finding matches one head finding), and for the naming rules, when
+/// the reference already existed at the base (a shipped name cannot change any more).
+pub fn mark_introduced(head: &mut [Finding], base: &[Finding], existed_at_base: impl Fn(&str) -> bool) {
+    let mut left: std::collections::HashMap<Subject, usize> = std::collections::HashMap::new();
+    for f in base {
+        *left.entry(f.subject()).or_default() += 1;
+    }
+    for f in head.iter_mut() {
+        let matched = match left.get_mut(&f.subject()) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        };
+        let shipped_name = crate::rules::registry::NAMING.contains(&f.rule) && f.reference.as_deref().is_some_and(&existed_at_base);
+        f.new = Some(!(matched || shipped_name));
     }
 }

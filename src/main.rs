@@ -3,6 +3,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use connref::commands::{self, check, diff, graph, history, settings};
+use connref::report::{diff::DiffFormat, history::HistoryFormat};
 
 /// Offline checks of Power Platform connection references in unpacked solution source.
 #[derive(Parser)]
@@ -22,14 +23,14 @@ enum Command {
         #[command(flatten)]
         options: diff::Options,
         #[arg(long, value_enum, default_value = "human")]
-        format: diff::DiffFormat,
+        format: DiffFormat,
     },
     /// Report every stability event in first-parent history, with the commit that caused it.
     History {
         #[command(flatten)]
         options: history::Options,
         #[arg(long, value_enum, default_value = "human")]
-        format: history::HistoryFormat,
+        format: HistoryFormat,
     },
     /// Create or update each environment's deployment settings file from the solution source.
     ///

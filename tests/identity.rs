@@ -463,7 +463,7 @@ fn mermaid_for_the_references_a_change_touches() {
         config: &config,
     });
     let only = ["CAT_WRITER_SQL".to_owned()];
-    let m = connref::commands::graph::mermaid(&snapshot, &config, &findings, Some(&only));
+    let m = connref::report::graph::mermaid(&snapshot, &config, &findings, Some(&only));
     snap!("identity_graph_mermaid_only", m);
     assert!(!m.contains("cat_reporting_dataverse") && !m.contains("Report daily"), "{m}");
 }

@@ -114,6 +114,30 @@ fn cr102_foreign_prefix() {
     assert!(check(&f).1.is_empty());
 }
 
+/// A publisher whose CustomizationPrefix ends in `_`: its names are `pre__<rest>`.
+fn underscore_prefix(name: &str) -> Fixture {
+    let f = Fixture::new();
+    solution(&f, "", "Billing", "pre_", &[(name, "Invoice approval", "shared_office365")]);
+    flow(&f, "", "Send invoice", G1, 1, &[("k", name, "shared_office365")]);
+    f
+}
+
+#[test]
+fn publisher_prefix_ending_in_underscore() {
+    // Near miss: a good name under the prefix `pre_` is clean (no CR102 for `pre` vs `pre_`).
+    assert!(check(&underscore_prefix("pre__invoiceapproval_outlook")).1.is_empty());
+    // A platform-generated name under it is CR104 (not CR101), and the suggestion keeps `pre__`.
+    let f = underscore_prefix("pre__sharedoffice365_87e06");
+    assert_eq!(codes(&check(&f).1), ["CR104"]);
+    assert!(help_of(&f).contains("`pre__invoiceapproval_outlook`"), "{}", help_of(&f));
+    // Firing: another publisher's prefix is still CR102, and its help names the right start.
+    let f = underscore_prefix("new_invoiceapproval_outlook");
+    let (_, findings) = check(&f);
+    assert_eq!(codes(&findings), ["CR102"]);
+    assert!(findings[0]["message"].as_str().unwrap_or_default().contains("has the prefix `new`"));
+    assert!(help_of(&f).contains("starts with `pre__`"), "{}", help_of(&f));
+}
+
 #[test]
 fn cr103_connector_segment_names_another_connector() {
     let (_, findings) = check(&one_ref("contoso_billing_sharepoint", "shared_office365"));
@@ -250,6 +274,43 @@ fn cr502_mentions_missing_dependencies() {
     let (_, findings) = check(&f);
     assert_eq!(codes(&findings), ["CR502"]);
     assert!(findings[0]["message"].as_str().unwrap_or_default().contains("MissingDependencies"));
+    assert_eq!(findings[0]["severity"], "error");
+}
+
+/// A flow bound to `contoso_core_outlook`, which Solution.xml lists under MissingDependencies
+/// with the given `solution` attribute (none when `None`).
+fn declared_dependency(solution_attr: Option<&str>) -> Fixture {
+    let f = one_ref("contoso_invoiceapproval_outlook", "shared_office365");
+    flow(&f, "", "Other", G2, 1, &[("k", "contoso_core_outlook", "shared_office365")]);
+    let xml = std::fs::read_to_string(f.path().join("Other/Solution.xml")).expect("read");
+    let attr = solution_attr.map(|s| format!(" solution=\"{s}\"")).unwrap_or_default();
+    f.write(
+        "Other/Solution.xml",
+        xml.replace(
+            "<MissingDependencies />",
+            &format!("<MissingDependencies>\n      <MissingDependency>\n        <Required type=\"connectionreference\" displayName=\"contoso_core_outlook\"{attr} id.connectionreferencelogicalname=\"contoso_core_outlook\" />\n        <Dependent type=\"29\" id=\"{{b39e2c5f-91a0-f011-bbd2-7c1e5247627f}}\" />\n      </MissingDependency>\n    </MissingDependencies>"),
+        ),
+    );
+    f
+}
+
+#[test]
+fn cr502_declared_dependency_on_another_solution_is_a_warning() {
+    let f = declared_dependency(Some("CoreComponents (1.2.0.3)"));
+    let (code, findings) = check(&f);
+    assert_eq!(codes(&findings), ["CR502"]);
+    assert_eq!(findings[0]["severity"], "warning");
+    assert_eq!(code, 0);
+    let m = findings[0]["message"].as_str().unwrap_or_default();
+    assert!(m.contains("dependency on solution `CoreComponents` 1.2.0.3"), "{m}");
+    assert!(help_of(&f).contains("install solution `CoreComponents` 1.2.0.3"), "{}", help_of(&f));
+    // Near misses: `Active` (the reference lives in no solution) and no solution stay errors.
+    for attr in [Some("Active"), None] {
+        let (code, findings) = check(&declared_dependency(attr));
+        assert_eq!(codes(&findings), ["CR502"], "{attr:?}");
+        assert_eq!(findings[0]["severity"], "error", "{attr:?}");
+        assert_eq!(code, 1);
+    }
 }
 
 #[test]

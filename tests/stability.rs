@@ -395,9 +395,13 @@ fn unparsable_blob_at_the_base_is_cr900_and_the_rest_goes_on() {
         &[("shared_office365", OUTLOOK.0, "shared_office365")],
     );
     solution(&f, "src", "Billing", "contoso", &[OUTLOOK]);
-    let out = check_base(&f, "HEAD");
+    let out = connref(f.path(), &["check", "--base", "HEAD", "--show-existing"]);
     assert_eq!(stability_codes(&out), ["CR301", "CR900"], "{}", out.stdout);
     assert!(out.stdout.contains("at the base"), "{}", out.stdout);
+    // The base's broken file is not the change's doing: summed up as existing by default.
+    let out = check_base(&f, "HEAD");
+    assert_eq!(stability_codes(&out), ["CR301"], "{}", out.stdout);
+    assert!(out.stdout.contains("CR900 unreadable-file: 1 error"), "{}", out.stdout);
 }
 
 #[test]

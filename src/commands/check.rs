@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 
-use crate::config::Config;
+use crate::config::{Config, FailOn};
+use crate::finding::{Finding, mark_introduced};
 use crate::load::{self, worktree::WorkTree};
-use crate::report::{Format, Report};
+use crate::report::{Format, Report, View};
 use crate::rules::{self, Context, stability};
 
 use super::revisions::{self, Spec};
@@ -31,6 +32,13 @@ pub struct Options {
     /// Check the index (what `git commit` would record) against HEAD.
     #[arg(long, conflicts_with = "head")]
     pub staged: bool,
+    /// With a base: fail on the errors the change introduced (`new`, the default) or on every
+    /// error (`all`). Overrides `fail_on` in connref.toml.
+    #[arg(long, value_enum, value_name = "WHICH")]
+    pub fail_on: Option<FailOn>,
+    /// With a base: print the findings the base already had in full, not one line per code.
+    #[arg(long)]
+    pub show_existing: bool,
 }
 
 /// Runs the single-tree rules on every PATH and returns the report.
@@ -48,7 +56,11 @@ pub fn report(opts: &Options) -> Result<Report> {
     };
     revisions::check_args(&spec)?;
     let spec = spec.resolve()?;
-    let mut report = Report::default();
+    let mut report = Report {
+        compared: spec.is_some(),
+        fail_on: opts.fail_on.or(config.fail_on).unwrap_or_default(),
+        ..Report::default()
+    };
     for path in &paths {
         // One loop for both: with a base, the head comes from the pair and the stability rules
         // and the base's own problems are added; everything else is the same.
@@ -56,8 +68,15 @@ pub fn report(opts: &Options) -> Result<Report> {
         let worktree;
         let snapshot = match &pair {
             Some(pair) => {
-                report.findings.extend(pair.base_problems());
-                report.findings.extend(stability::check(&pair.base, &pair.head, &config));
+                // The base's own file problems were there before the change: they never block.
+                report
+                    .findings
+                    .extend(pair.base_problems().into_iter().map(|f| Finding { new: Some(false), ..f }));
+                report.findings.extend(
+                    stability::check(&pair.base, &pair.head, &config)
+                        .into_iter()
+                        .map(|f| Finding { new: Some(true), ..f }),
+                );
                 &pair.head
             }
             None => {
@@ -65,7 +84,17 @@ pub fn report(opts: &Options) -> Result<Report> {
                 &worktree
             }
         };
-        report.findings.extend(rules::check(&Context { snapshot, config: &config }));
+        let mut findings = rules::check(&Context { snapshot, config: &config });
+        if let Some(pair) = &pair {
+            let base = rules::check(&Context {
+                snapshot: &pair.base,
+                config: &config,
+            });
+            mark_introduced(&mut findings, &base, |name| {
+                pair.base.references().any(|(_, r)| r.logical_name.eq_ignore_ascii_case(name))
+            });
+        }
+        report.findings.extend(findings);
         report.add_snapshot(snapshot);
         report.add_identities(&rules::identity::assign(snapshot, &config));
     }
@@ -80,7 +109,11 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> Result<u8> {
     }
     let format = opts.format.unwrap_or_else(Format::default_for_env);
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    out.write_all(report.render(format, color).as_bytes())
+    let view = View {
+        color,
+        show_existing: opts.show_existing,
+    };
+    out.write_all(report.render(format, &view).as_bytes())
         .context("cannot write the report")?;
     super::summary::write_actions_files(&report, &opts.paths, opts.config.as_deref(), opts.base.as_deref())?;
     Ok(report.exit_code())

@@ -8,6 +8,7 @@ use anyhow::{Context as _, Result, bail};
 
 use super::{check, summary};
 use crate::github::{self, Action, EventTarget, api};
+use crate::report::comment;
 
 /// Each flag overrides its environment variable.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -74,8 +75,7 @@ fn run_inner(opts: &Options, token: &str, out: &mut dyn Write) -> Result<u8> {
         config: opts.config.clone(),
         format: None,
         base: opts.base.clone(),
-        head: None,
-        staged: false,
+        ..check::Options::default()
     })?;
     let changes = summary::changes(&opts.paths, opts.config.as_deref(), opts.base.as_deref())?;
     let content = summary::content(report, changes);
@@ -84,7 +84,7 @@ fn run_inner(opts: &Options, token: &str, out: &mut dyn Write) -> Result<u8> {
         .clone()
         .unwrap_or_else(|| github::default_scope(env("GITHUB_WORKFLOW").as_deref(), env("GITHUB_JOB").as_deref()));
     if opts.dry_run {
-        out.write_all(github::body(&scope, &content).as_bytes())?;
+        out.write_all(comment::body(&scope, &content).as_bytes())?;
         return Ok(0);
     }
 
@@ -133,7 +133,7 @@ fn run_inner(opts: &Options, token: &str, out: &mut dyn Write) -> Result<u8> {
             EventTarget::None => bail!("no pull request: the event names none; pass --pr N"),
         };
         let author = client.author().await?;
-        let marker = github::marker(&scope);
+        let marker = comment::marker(&scope);
         let existing = client.find_comment(&repo, pr, &author, &marker).await?;
         Ok(
             match github::decide(existing.as_ref().map(|(id, b)| (*id, b.as_str())), &scope, &content) {

@@ -12,15 +12,12 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
-use clap::ValueEnum;
-use serde::Serialize;
 
 use crate::config::Config;
-use crate::finding::Finding;
 use crate::load::git::{self, GitTree, Repo};
 use crate::load::{self, Reuse};
 use crate::model::Snapshot;
-use crate::report::json::JsonFinding;
+use crate::report::history::{Commit, Event, History, HistoryFormat};
 use crate::rules::{self, stability};
 
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -33,32 +30,6 @@ pub struct Options {
     /// Read this config instead of the connref.toml found above PATH.
     #[arg(long)]
     pub config: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum HistoryFormat {
-    Json,
-    Human,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Commit {
-    pub sha: String,
-    pub date: String,
-    pub subject: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct Event {
-    pub finding: Finding,
-    pub commit: Commit,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct History {
-    pub events: Vec<Event>,
-    /// Commits walked.
-    pub commits: usize,
 }
 
 struct Change {
@@ -347,84 +318,12 @@ fn tree_blobs(repo: &Repo, sha: &str) -> Result<HashMap<String, String>> {
     Ok(m)
 }
 
-#[derive(Serialize)]
-struct JsonEvent<'a> {
-    #[serde(flatten)]
-    finding: JsonFinding<'a>,
-    commit: &'a Commit,
-}
-
-#[derive(Serialize)]
-struct Summary {
-    commits: usize,
-    events: usize,
-}
-
-#[derive(Serialize)]
-struct Document<'a> {
-    version: u32,
-    events: Vec<JsonEvent<'a>>,
-    summary: Summary,
-}
-
-pub fn render_json(h: &History) -> String {
-    let doc = Document {
-        version: 1,
-        events: h
-            .events
-            .iter()
-            .map(|e| JsonEvent {
-                finding: JsonFinding::from(&e.finding),
-                commit: &e.commit,
-            })
-            .collect(),
-        summary: Summary {
-            commits: h.commits,
-            events: h.events.len(),
-        },
-    };
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    s.push('\n');
-    s
-}
-
-pub fn render_human(h: &History) -> String {
-    let mut out = String::new();
-    let mut last = "";
-    for e in &h.events {
-        if e.commit.sha != last {
-            last = &e.commit.sha;
-            let date = e.commit.date.get(..10).unwrap_or(&e.commit.date);
-            out.push_str(&format!("{} {date} {}\n", stability::short(&e.commit.sha), e.commit.subject));
-        }
-        let f = &e.finding;
-        out.push_str(&format!(
-            "  {}[{}] {}:{}:{}: {}\n",
-            f.severity,
-            f.code(),
-            f.loc.path,
-            f.loc.line,
-            f.loc.column,
-            f.message
-        ));
-    }
-    out.push_str(&format!(
-        "connref history: {}, {} walked\n",
-        crate::report::plural(h.events.len(), "event", "events"),
-        crate::report::plural(h.commits, "commit", "commits")
-    ));
-    out
-}
-
 pub fn run(opts: &Options, format: HistoryFormat, out: &mut dyn Write) -> Result<u8> {
     if let Some(s) = &opts.since {
         git::check_rev(s)?;
     }
     let h = compute(opts)?;
-    let text = match format {
-        HistoryFormat::Json => render_json(&h),
-        HistoryFormat::Human => render_human(&h),
-    };
-    out.write_all(text.as_bytes()).context("cannot write the history")?;
+    out.write_all(crate::report::history::render(&h, format).as_bytes())
+        .context("cannot write the history")?;
     Ok(0)
 }

@@ -9,7 +9,7 @@ use anyhow::{Context as _, Result, anyhow};
 
 use crate::config::{Config, EnvironmentConfig};
 use crate::online::http::{self, Http};
-use crate::report::{Format, Report, markdown};
+use crate::report::{Format, Report, View, markdown};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Remote {
@@ -70,7 +70,11 @@ pub fn var(name: &str) -> Option<String> {
 pub fn finish(remote: &Remote, command: &str, environment: &str, report: &Report, out: &mut dyn Write) -> Result<u8> {
     let format = remote.format.unwrap_or_else(Format::default_for_env);
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    out.write_all(report.render(format, color).as_bytes())
+    let view = View {
+        color,
+        show_existing: false,
+    };
+    out.write_all(report.render(format, &view).as_bytes())
         .context("cannot write the report")?;
     let summary = markdown::environment_summary(command, environment, report);
     crate::github::actions::write(&summary, report.counts(), false)?;

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use crate::commands::diff;
-use crate::github::{self, Content};
+use crate::github;
 use crate::report::Report;
+use crate::report::comment::{self, Content};
 
 /// The change set as markdown, and whether anything changed.
 #[derive(Debug, Clone, Default)]
@@ -27,7 +28,7 @@ pub fn changes(paths: &[PathBuf], config: Option<&Path>, base: Option<&str>) -> 
     };
     Ok(match diff::compute_if_base(&opts)? {
         Some(d) => Changes {
-            markdown: diff::render_changes_markdown(&d),
+            markdown: crate::report::diff::render_changes_markdown(&d),
             changed: !d.changes.is_empty(),
         },
         None => Changes::default(),
@@ -60,5 +61,5 @@ pub fn write_actions_files(report: &Report, paths: &[PathBuf], config: Option<&P
     let changes = changes(paths, config, base)?;
     let changed = changes.changed;
     let content = content(report.clone(), changes);
-    github::actions::write(&github::summary_markdown(&content), report.counts(), changed)
+    github::actions::write(&comment::summary_markdown(&content), report.counts(), changed)
 }

@@ -102,7 +102,7 @@ pub fn environment_of(path: &str) -> String {
     let stem = name
         .len()
         .checked_sub(5)
-        .filter(|&n| name[n..].eq_ignore_ascii_case(".json"))
+        .filter(|&n| name.get(n..).is_some_and(|ext| ext.eq_ignore_ascii_case(".json")))
         .map_or(name, |n| &name[..n]);
     let words: Vec<&str> = stem
         .split(['.', '-', '_', ' '])

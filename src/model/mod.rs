@@ -107,7 +107,37 @@ pub struct MissingReference {
     pub loc: Loc,
     /// The workflow id of the dependent flow, lower case, when the dependency names one.
     pub dependent_flow: Option<String>,
+    /// The solution that carries the reference, from `solution="<UniqueName> (<version>)"`;
+    /// `None` for `solution="Active"` (it lives in no solution, only in the maker's
+    /// environment) or when the attribute is missing.
+    pub solution: Option<DependencySolution>,
 }
+
+/// A solution another one depends on, as Solution.xml names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DependencySolution {
+    pub unique_name: String,
+    pub version: Option<String>,
+}
+
+impl DependencySolution {
+    /// `Core (1.2.0.0)` → `Core`, `1.2.0.0`; `Active` (and nothing) → `None`.
+    pub fn parse(attr: &str) -> Option<Self> {
+        let attr = attr.trim();
+        let (name, version) = match attr.strip_suffix(')').and_then(|a| a.rsplit_once(" (")) {
+            Some((name, version)) => (name.trim(), Some(version.trim().to_owned())),
+            None => (attr, None),
+        };
+        (!name.is_empty() && !name.eq_ignore_ascii_case("Active")).then(|| DependencySolution {
+            unique_name: name.to_owned(),
+            version,
+        })
+    }
+}
+
+/// Dataverse caps a connection reference's logical name at 200 characters: a longer one cannot
+/// be imported, so it is reported rather than matched against anything.
+pub const MAX_LOGICAL_NAME_CHARS: usize = 200;
 
 #[derive(Debug, Clone)]
 pub struct Reference {
@@ -229,4 +259,21 @@ pub struct BotLink {
     pub component: String,
     pub logical_name: String,
     pub loc: Loc,
+}
+
+#[cfg(test)]
+mod dependency_tests {
+    use super::*;
+
+    #[test]
+    fn dependency_solutions() {
+        let core = DependencySolution::parse("CoreComponents (1.2.0.3)").expect("a solution");
+        assert_eq!(
+            (core.unique_name.as_str(), core.version.as_deref()),
+            ("CoreComponents", Some("1.2.0.3"))
+        );
+        assert_eq!(DependencySolution::parse("Active"), None);
+        assert_eq!(DependencySolution::parse(""), None);
+        assert_eq!(DependencySolution::parse("Core").map(|d| d.version), Some(None));
+    }
 }

@@ -74,12 +74,19 @@ impl Binding {
     }
 }
 
-/// Whether `value` is a pipeline token: `#{...}#` (replace tokens), `$(...)` (Azure DevOps
-/// variables), `${...}` (shell, GitHub, terraform) or `@@...@@`.
+/// Whether `value` is (or holds) a pipeline token that the pipeline replaces: `#{...}#`
+/// (replace tokens), `$(...)` (Azure DevOps variables), `${...}` (shell, GitHub, terraform),
+/// `{{...}}` (templates), `@@...@@`, or the whole value wrapped in `__...__` (replace tokens'
+/// other default).
 pub fn is_token(value: &str) -> bool {
     let v = value.trim();
     let wrapped = |open: &str, close: &str| v.len() > open.len() + close.len() && v.starts_with(open) && v.ends_with(close);
-    wrapped("#{", "}#") || wrapped("$(", ")") || wrapped("${", "}") || wrapped("@@", "@@")
+    // The first opening and the last closing are enough (and keep this linear).
+    let holds = |open: &str, close: &str| {
+        v.find(open)
+            .is_some_and(|i| v[i + open.len()..].rfind(close).is_some_and(|end| end > 0))
+    };
+    holds("#{", "}#") || holds("$(", ")") || holds("${", "}") || holds("{{", "}}") || wrapped("@@", "@@") || wrapped("__", "__")
 }
 
 /// Whether `value` is empty or a placeholder that no pipeline replaces.
@@ -106,7 +113,8 @@ pub fn is_placeholder(value: &str) -> bool {
     )
 }
 
-/// How a ConnectionId binds: an absent or empty one is `Empty`.
+/// How a ConnectionId binds: an absent or empty one is `Empty`. The one classification that
+/// the settings rules (CR402, CR406), the identity rules and the coverage table share.
 pub fn classify(value: Option<&str>) -> Binding {
     match value {
         None => Binding::Empty,
@@ -116,13 +124,29 @@ pub fn classify(value: Option<&str>) -> Binding {
     }
 }
 
+/// The connection a ConnectionId binds, in the form two ids compare in (trimmed, lower case);
+/// `None` for a token, a placeholder or nothing.
+pub fn literal_id(value: Option<&str>) -> Option<String> {
+    let v = value?;
+    (classify(Some(v)) == Binding::Bound).then(|| v.trim().to_ascii_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn tokens_placeholders_and_ids() {
-        for t in ["#{connectionreference.x}#", "$(Conn.Id)", "${var.conn}", "@@shared_sql@@"] {
+        for t in [
+            "#{connectionreference.x}#",
+            "$(Conn.Id)",
+            "${var.conn}",
+            "${CONN}",
+            "@@shared_sql@@",
+            "{{ conn_id }}",
+            "__ConnId__",
+            "shared-sql-#{env}#",
+        ] {
             assert_eq!(classify(Some(t)), Binding::Token, "{t}");
         }
         for p in [
@@ -149,5 +173,9 @@ mod tests {
             assert_eq!(classify(Some(b)), Binding::Bound, "{b}");
         }
         assert!(!is_token("#{}#"));
+        assert_eq!(literal_id(Some(" E34CEDBF ")).as_deref(), Some("e34cedbf"));
+        assert_eq!(literal_id(Some("${CONN}")), None);
+        assert_eq!(literal_id(Some("TODO")), None);
+        assert_eq!(literal_id(None), None);
     }
 }

@@ -3,7 +3,7 @@
 use super::ParseError;
 use super::xml::{self, Element};
 use crate::finding::Loc;
-use crate::model::MissingReference;
+use crate::model::{DependencySolution, MissingReference};
 use crate::text::SourceFile;
 
 #[derive(Debug, Clone)]
@@ -62,6 +62,7 @@ pub fn parse(file: &SourceFile) -> Result<Option<Manifest>, ParseError> {
             logical_name: name_attr.value.clone(),
             loc: file.loc(name_attr.offset, name_attr.len),
             dependent_flow,
+            solution: required.attr("solution").and_then(|a| DependencySolution::parse(&a.value)),
         });
     }
     Ok(Some(Manifest {

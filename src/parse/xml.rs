@@ -9,6 +9,10 @@ use std::fmt;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
+/// Deepest element nesting accepted, as for JSON: real exports nest a dozen levels, and the
+/// element tree is walked and dropped recursively.
+pub const MAX_DEPTH: usize = 512;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct XmlError {
     pub message: String,
@@ -89,6 +93,22 @@ fn element(text: &str, start: &BytesStart<'_>, offset: usize, end: usize) -> Res
             message: format!("bad attribute: {e}"),
             offset,
         })?;
+        let key = attr.key.as_ref();
+        let (at, len) = find_attr(raw.as_bytes(), key.as_bytes()).map_or((offset, 0), |(p, l)| (offset + p, l));
+        if !is_name(key) {
+            return Err(XmlError {
+                message: format!("`{key}` is not an attribute name"),
+                offset: at,
+            });
+        }
+        if let Some(lt) = attr.value.find('<') {
+            // The raw value ends the attribute as written, before the closing quote.
+            let value_at = (at + len).saturating_sub(attr.value.len() + 1);
+            return Err(XmlError {
+                message: format!("`<` inside the value of attribute `{key}` (write it as `&lt;`)"),
+                offset: if len > 0 { value_at + lt } else { at },
+            });
+        }
         let name = attr.key.local_name().as_ref().to_owned();
         let value = attr
             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
@@ -97,7 +117,6 @@ fn element(text: &str, start: &BytesStart<'_>, offset: usize, end: usize) -> Res
                 offset,
             })?
             .into_owned();
-        let (at, len) = find_attr(raw.as_bytes(), attr.key.as_ref().as_bytes()).map_or((offset, 0), |(p, l)| (offset + p, l));
         attrs.push(Attr {
             name,
             value,
@@ -112,6 +131,29 @@ fn element(text: &str, start: &BytesStart<'_>, offset: usize, end: usize) -> Res
         tag_len: end.saturating_sub(offset),
         ..Default::default()
     })
+}
+
+/// Whether `name` is an XML name: a letter, `_` or `:` first, then also digits, `-` and `.`.
+/// Characters beyond ASCII are taken as they come: exports do not use them in names.
+fn is_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    let start = |b: u8| b.is_ascii_alphabetic() || b == b'_' || b == b':' || b >= 0x80;
+    bytes.next().is_some_and(start) && bytes.all(|b| start(b) || b.is_ascii_digit() || b == b'-' || b == b'.')
+}
+
+/// The first character that XML 1.0 forbids (control characters other than tab, CR and LF,
+/// U+FFFE and U+FFFF): quick-xml passes them through, Dataverse rejects the file.
+fn forbidden_char(text: &str) -> Option<(usize, char)> {
+    let bytes = text.as_bytes();
+    let at = bytes.iter().enumerate().position(|(i, &b)| {
+        (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+            || (b == 0xEF && bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)))
+    })?;
+    text[at..].chars().next().map(|c| (at, c))
+}
+
+fn is_forbidden(c: char) -> bool {
+    (c < '\u{20}' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
 }
 
 /// Offset and length of an attribute inside a raw start tag: the name preceded by white space,
@@ -144,6 +186,12 @@ fn find_attr(tag: &[u8], key: &[u8]) -> Option<(usize, usize)> {
 
 /// Parses a whole document and returns its root element.
 pub fn parse(text: &str) -> Result<Element, XmlError> {
+    if let Some((offset, c)) = forbidden_char(text) {
+        return Err(XmlError {
+            message: format!("the control character U+{:04X} is not allowed in XML", c as u32),
+            offset,
+        });
+    }
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = true;
     let mut stack: Vec<Element> = Vec::new();
@@ -157,7 +205,15 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
         let after = reader.buffer_position() as usize;
         // Text events hold the white space before a tag, so `before` is the `<` of a tag.
         match event {
-            Event::Start(s) => stack.push(element(text, &s, before, after)?),
+            Event::Start(s) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(XmlError {
+                        message: format!("elements are nested deeper than {MAX_DEPTH} levels"),
+                        offset: before,
+                    });
+                }
+                stack.push(element(text, &s, before, after)?);
+            }
             Event::Empty(s) => {
                 let el = element(text, &s, before, after)?;
                 attach(&mut stack, &mut root, el, before)?;
@@ -199,11 +255,23 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
                     message: format!("unknown entity `&{};`", r.xml10_content()),
                     offset: before,
                 })?;
+                if let Some(c) = resolved.chars().find(|&c| is_forbidden(c)) {
+                    return Err(XmlError {
+                        message: format!("the control character U+{:04X} is not allowed in XML", c as u32),
+                        offset: before,
+                    });
+                }
                 if let Some(top) = stack.last_mut() {
                     top.text.push_str(&resolved);
                 }
             }
             Event::Eof => break,
+            Event::Decl(_) if before != text.len() - text.trim_start_matches('\u{feff}').len() => {
+                return Err(XmlError {
+                    message: "an XML declaration (`<?xml …?>`) is allowed only at the very start of the file".into(),
+                    offset: before,
+                });
+            }
             Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
         }
     }

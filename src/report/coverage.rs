@@ -78,6 +78,13 @@ pub fn compute(snapshot: &Snapshot) -> Vec<SolutionCoverage> {
     out
 }
 
+/// Appends `s` padded with spaces to `width` characters. Not `format!("{s:<width$}")`: a
+/// width from the input can pass the formatter's limit of 65,535 and panic.
+fn pad(line: &mut String, s: &str, width: usize) {
+    line.push_str(s);
+    line.extend(std::iter::repeat_n(' ', width.saturating_sub(s.chars().count())));
+}
+
 /// A compact text table, one block per solution.
 pub fn render(coverage: &[SolutionCoverage]) -> String {
     let mut out = String::from("settings coverage (bound, token, empty or missing in each environment):\n");
@@ -90,17 +97,21 @@ pub fn render(coverage: &[SolutionCoverage]) -> String {
             .max()
             .unwrap_or(0);
         let widths: Vec<usize> = c.environments.iter().map(|e| e.chars().count().max(7)).collect();
-        let mut line = format!("{:<first$}", c.solution);
+        let mut line = String::new();
+        pad(&mut line, &c.solution, first);
         for (e, w) in c.environments.iter().zip(&widths) {
-            line.push_str(&format!("  {e:<w$}"));
+            line.push_str("  ");
+            pad(&mut line, e, *w);
         }
         out.push_str(line.trim_end());
         out.push('\n');
         for r in &c.references {
-            let mut line = format!("  {:<w$}", r.reference, w = first - 2);
+            let mut line = String::from("  ");
+            pad(&mut line, &r.reference, first - 2);
             for (e, w) in c.environments.iter().zip(&widths) {
                 let cell = r.cells.get(e).copied().unwrap_or(Binding::Missing);
-                line.push_str(&format!("  {:<w$}", cell.as_str()));
+                line.push_str("  ");
+                pad(&mut line, cell.as_str(), *w);
             }
             out.push_str(line.trim_end());
             out.push('\n');

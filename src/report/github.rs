@@ -4,7 +4,7 @@
 //! rest in silence. So errors go first, at most 10 of each severity, then one notice that says
 //! how many were not annotated; every finding is still printed as a plain log line.
 
-use super::{Report, plural};
+use super::{Report, View, plural};
 use crate::finding::{Finding, Severity};
 
 pub const PER_SEVERITY: usize = 10;
@@ -53,11 +53,11 @@ fn annotation(f: &Finding) -> String {
     )
 }
 
-pub fn render(report: &Report) -> String {
+pub fn render(report: &Report, view: &View) -> String {
     let mut out = String::new();
     let mut hidden = Vec::new();
     for severity in [Severity::Error, Severity::Warning, Severity::Info] {
-        let of: Vec<&Finding> = report.findings.iter().filter(|f| f.severity == severity).collect();
+        let of: Vec<&Finding> = report.in_full(view).filter(|f| f.severity == severity).collect();
         for f in of.iter().take(PER_SEVERITY) {
             out.push_str(&annotation(f));
             out.push('\n');
@@ -69,7 +69,7 @@ pub fn render(report: &Report) -> String {
             "::notice title=connref::{} not annotated (GitHub shows {PER_SEVERITY} per severity); all are listed below in this log\n",
             plural(hidden.len(), "finding was", "findings were")
         ));
-        for f in &report.findings {
+        for f in report.in_full(view) {
             let place = if f.loc.is_file() {
                 format!("{}:{}:{}", f.loc.path, f.loc.line, f.loc.column)
             } else {
@@ -77,6 +77,20 @@ pub fn render(report: &Report) -> String {
             };
             out.push_str(&format!("{place}: {}[{}] {}\n", f.severity, f.code(), f.message));
         }
+    }
+    let existing = report.summed_up(view).count();
+    if existing > 0 {
+        out.push_str(&format!(
+            "::notice title=connref::{} already on the base, not annotated ({})\n",
+            plural(existing, "finding was", "findings were"),
+            escape_data(
+                &super::human::per_code(report.summed_up(view))
+                    .iter()
+                    .map(|(r, c)| format!("{}: {}", r.code, super::human::nonzero(*c)))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        ));
     }
     out.push_str(&super::human::summary(report));
     out.push('\n');

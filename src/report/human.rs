@@ -2,16 +2,20 @@
 
 use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 
-use super::{Report, plural};
-use crate::finding::{Finding, Severity};
+use std::collections::BTreeMap;
 
-pub fn render(report: &Report, color: bool) -> String {
-    let renderer = if color { Renderer::styled() } else { Renderer::plain() };
+use super::{Report, View, plural};
+use crate::finding::{Counts, Finding, Severity};
+use crate::rules::registry::Rule;
+
+pub fn render(report: &Report, view: &View) -> String {
+    let renderer = if view.color { Renderer::styled() } else { Renderer::plain() };
     let mut out = String::new();
-    for f in &report.findings {
+    for f in report.in_full(view) {
         out.push_str(&renderer.render(&[group(report, f)]));
         out.push_str("\n\n");
     }
+    out.push_str(&existing(report, view));
     if !report.coverage.is_empty() {
         out.push_str(&super::coverage::render(&report.coverage));
         out.push('\n');
@@ -116,16 +120,67 @@ pub fn identities(report: &Report) -> String {
     out
 }
 
-pub fn summary(report: &Report) -> String {
-    let c = report.counts();
-    let checked = report.checked_text();
-    if report.findings.is_empty() {
-        return format!("connref: no findings ({checked})");
+/// Existing findings per code, in one line each: `CR104 generated-name: 12 errors`.
+pub fn per_code<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<(&'static Rule, Counts)> {
+    let mut by_code: BTreeMap<&'static str, (&'static Rule, Vec<&Finding>)> = BTreeMap::new();
+    for f in findings {
+        by_code.entry(f.code()).or_insert_with(|| (f.rule, Vec::new())).1.push(f);
     }
-    format!(
-        "connref: {}, {}, {} ({checked})",
+    by_code.into_values().map(|(rule, fs)| (rule, Counts::of(fs))).collect()
+}
+
+/// `2 errors, 1 warning`, leaving out severities with none.
+pub fn nonzero(c: Counts) -> String {
+    let parts: Vec<String> = [
+        (c.errors, "error", "errors"),
+        (c.warnings, "warning", "warnings"),
+        (c.infos, "info", "infos"),
+    ]
+    .into_iter()
+    .filter(|(n, ..)| *n > 0)
+    .map(|(n, one, many)| plural(n, one, many))
+    .collect();
+    parts.join(", ")
+}
+
+fn existing(report: &Report, view: &View) -> String {
+    let rows = per_code(report.summed_up(view));
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("already on the base, not introduced by this change (--show-existing prints them):\n");
+    for (rule, c) in rows {
+        out.push_str(&format!("  {} {}: {}\n", rule.code, rule.name, nonzero(c)));
+    }
+    out.push('\n');
+    out
+}
+
+pub fn summary(report: &Report) -> String {
+    let c = if report.compared {
+        Counts::of(report.introduced())
+    } else {
+        report.all_counts()
+    };
+    let checked = report.checked_text();
+    let existing = report.existing().count();
+    let counts = format!(
+        "{}, {}, {}",
         plural(c.errors, "error", "errors"),
         plural(c.warnings, "warning", "warnings"),
         plural(c.infos, "info", "infos")
-    )
+    );
+    match (report.compared, report.findings.is_empty()) {
+        (_, true) => format!("connref: no findings ({checked})"),
+        (false, false) => format!("connref: {counts} ({checked})"),
+        (true, false) => format!(
+            "connref: {counts} introduced by this change, {} already on the base{} ({checked})",
+            existing,
+            if report.fail_on == crate::config::FailOn::All && existing > 0 {
+                " (counted: --fail-on all)"
+            } else {
+                ""
+            }
+        ),
+    }
 }

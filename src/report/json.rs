@@ -28,6 +28,12 @@ pub struct JsonFinding<'a> {
     pub flow_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<&'a str>,
+    /// What to do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<&'a str>,
+    /// Only with a base: whether the change introduced it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<bool>,
 }
 
 impl<'a> From<&'a Finding> for JsonFinding<'a> {
@@ -44,6 +50,8 @@ impl<'a> From<&'a Finding> for JsonFinding<'a> {
             flow: f.flow.as_deref(),
             flow_id: f.flow_id.as_deref(),
             environment: f.environment.as_deref(),
+            help: f.help.as_deref(),
+            new: f.new,
         }
     }
 }
@@ -55,6 +63,9 @@ struct Summary {
     infos: usize,
     files: usize,
     solutions: usize,
+    /// Only with a base: how many findings the base already had.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    existing: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -70,7 +81,7 @@ struct Document<'a> {
 }
 
 pub fn render(report: &Report) -> String {
-    let c = report.counts();
+    let c = report.all_counts();
     let doc = Document {
         version: 1,
         findings: report.findings.iter().map(JsonFinding::from).collect(),
@@ -80,6 +91,7 @@ pub fn render(report: &Report) -> String {
             infos: c.infos,
             files: report.files,
             solutions: report.solutions,
+            existing: report.compared.then(|| report.existing().count()),
         },
         coverage: &report.coverage,
         identities: report.identities.as_deref(),

@@ -1,7 +1,11 @@
 //! Reports: the same findings as rustc-style text, GitHub workflow commands, or JSON.
 
+pub mod comment;
 pub mod coverage;
+pub mod diff;
 pub mod github;
+pub mod graph;
+pub mod history;
 pub mod human;
 pub mod json;
 pub mod markdown;
@@ -13,6 +17,7 @@ use std::sync::Arc;
 use clap::ValueEnum;
 use serde::Serialize;
 
+use crate::config::FailOn;
 use crate::finding::{Counts, Finding};
 use crate::model::Snapshot;
 use crate::rules::identity::Assignment;
@@ -38,6 +43,14 @@ impl Format {
     }
 }
 
+/// How a report is shown, beside what it says.
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    pub color: bool,
+    /// With a base: the existing findings in full, not one line per code.
+    pub show_existing: bool,
+}
+
 /// Everything a report shows: the findings, the text of the files they point into, and what
 /// was checked.
 #[derive(Debug, Clone, Default)]
@@ -59,6 +72,10 @@ pub struct Report {
     pub checked: Option<String>,
     /// Config that is valid but useless here; printed on stderr, not part of the report.
     pub warnings: Vec<String>,
+    /// Whether a base was known: each finding is then marked introduced or existing.
+    pub compared: bool,
+    /// With a base: whether existing findings count towards the exit code and the verdict.
+    pub fail_on: FailOn,
 }
 
 /// One identity with its references and the flows that run as it.
@@ -148,19 +165,53 @@ impl Report {
         }
     }
 
+    /// Findings the change introduced (every finding when there is no base).
+    pub fn introduced(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.is_new())
+    }
+
+    /// Findings the base already had (none when there is no base).
+    pub fn existing(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| !f.is_new())
+    }
+
+    /// Findings shown in full: those that count, and all with `--show-existing`.
+    pub fn in_full<'a>(&'a self, view: &View) -> impl Iterator<Item = &'a Finding> {
+        let all = view.show_existing;
+        self.findings.iter().filter(move |f| all || self.counts_towards_verdict(f))
+    }
+
+    /// Findings summed up one line per code: the existing ones that do not count.
+    pub fn summed_up(&self, view: &View) -> impl Iterator<Item = &Finding> {
+        let all = view.show_existing;
+        self.findings.iter().filter(move |f| !all && !self.counts_towards_verdict(f))
+    }
+
+    /// Whether `f` counts towards the exit code and the verdict.
+    pub fn counts_towards_verdict(&self, f: &Finding) -> bool {
+        self.fail_on == FailOn::All || f.is_new()
+    }
+
+    /// Counts of the findings that decide the verdict: with a base, those the change
+    /// introduced (all with `--fail-on all`); without one, all.
     pub fn counts(&self) -> Counts {
+        Counts::of(self.findings.iter().filter(|f| self.counts_towards_verdict(f)))
+    }
+
+    /// Counts of every finding, introduced or existing.
+    pub fn all_counts(&self) -> Counts {
         Counts::of(&self.findings)
     }
 
-    /// Exit code 1 when any finding is an error.
+    /// Exit code 1 when a finding that counts is an error.
     pub fn exit_code(&self) -> u8 {
         u8::from(self.counts().errors > 0)
     }
 
-    pub fn render(&self, format: Format, color: bool) -> String {
+    pub fn render(&self, format: Format, view: &View) -> String {
         match format {
-            Format::Human => human::render(self, color),
-            Format::Github => github::render(self),
+            Format::Human => human::render(self, view),
+            Format::Github => github::render(self, view),
             Format::Json => json::render(self),
             Format::Sarif => sarif::render(self),
         }

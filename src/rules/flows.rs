@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{Context, list};
-use crate::finding::{Finding, Loc, Severity};
+use crate::finding::{Finding, Loc, Severity, code_span};
 use crate::model::{Binding, Flow, FlowEntry, Reference, Solution, connector};
 use crate::rules::registry::{self, Rule};
 
@@ -18,7 +18,11 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let lookup = |s: &Solution, name: &str| by_name.get(&(std::ptr::from_ref(s), name.to_ascii_lowercase())).copied();
     for (s, f) in ctx.snapshot.flows() {
         for e in &f.entries {
+            let start = out.len();
             entry(ctx, s, f, e, &lookup, &mut out);
+            for finding in &mut out[start..] {
+                finding.detail = Some(e.key.clone());
+            }
         }
         let keys: HashSet<&str> = f.entries.iter().map(|e| e.key.as_str()).collect();
         for h in f.hosts.iter().filter(|h| !keys.contains(h.key.as_str())) {
@@ -29,15 +33,17 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
                     &registry::CR508,
                     h.loc.clone(),
                     format!(
-                        "an action of flow `{}` uses the connection key `{}`, which `properties.connectionReferences` does not declare",
-                        f.name, h.key
+                        "an action of flow {} uses the connection key {}, which `properties.connectionReferences` does not declare",
+                        code_span(&f.name),
+                        code_span(&h.key)
                     ),
                 )
                 .help(format!(
-                    "declare `{}` under `properties.connectionReferences`, or change the action to one of: {}",
-                    h.key,
+                    "declare {} under `properties.connectionReferences`, or change the action to one of: {}",
+                    code_span(&h.key),
                     list(&f.entries.iter().map(|e| format!("`{}`", e.key)).collect::<Vec<_>>())
-                )),
+                ))
+                .detail(&h.key),
             );
         }
         match &f.meta {
@@ -48,8 +54,8 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
                     &registry::CR509,
                     Loc::file(&f.path),
                     format!(
-                        "flow `{}` has no `.json.data.xml` beside it: its display name and state are unknown",
-                        f.name
+                        "flow {} has no `.json.data.xml` beside it: its display name and state are unknown",
+                        code_span(&f.name)
                     ),
                 )
                 .help("re-export the solution with `pac solution unpack` instead of copying flow files by hand"),
@@ -65,8 +71,8 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
                             &registry::CR505,
                             loc.clone(),
                             format!(
-                                "flow `{}` is committed switched off (StateCode 0): it will import switched off",
-                                f.name
+                                "flow {} is committed switched off (StateCode 0): it will import switched off",
+                                code_span(&f.name)
                             ),
                         )
                         .help(
@@ -102,8 +108,10 @@ fn entry<'a>(
                 &registry::CR501,
                 loc.clone(),
                 format!(
-                    "entry `{}` of flow `{}` embeds the connection `{connection}` instead of a connection reference",
-                    e.key, f.name
+                    "entry {} of flow {} embeds the connection {connection} instead of a connection reference",
+                    code_span(&e.key),
+                    code_span(&f.name),
+                    connection = code_span(connection)
                 ),
             )
             .help(format!(
@@ -118,8 +126,9 @@ fn entry<'a>(
                 &registry::CR501,
                 loc.clone(),
                 format!(
-                    "entry `{}` of flow `{}` has no connection and no connection reference",
-                    e.key, f.name
+                    "entry {} of flow {} has no connection and no connection reference",
+                    code_span(&e.key),
+                    code_span(&f.name)
                 ),
             )
             .help(format!("bind the entry to {}", candidates(s, api))),
@@ -135,12 +144,14 @@ fn entry<'a>(
                             &registry::CR507,
                             loc.clone(),
                             format!(
-                                "flow `{}` spells the reference `{logical_name}`, but it is defined as `{}`",
-                                f.name, def.logical_name
+                                "flow {} spells the reference {logical_name}, but it is defined as {}",
+                                code_span(&f.name),
+                                code_span(&def.logical_name),
+                                logical_name = code_span(logical_name)
                             ),
                         )
                         .reference(&def.logical_name)
-                        .help(format!("write `{}` exactly as defined", def.logical_name)),
+                        .help(format!("write {} exactly as defined", code_span(&def.logical_name))),
                     );
                 }
                 if let (Some((api, api_loc)), Some(def_api)) = (&e.api_name, def.api_name())
@@ -153,12 +164,19 @@ fn entry<'a>(
                             &registry::CR504,
                             api_loc.clone(),
                             format!(
-                                "entry `{}` of flow `{}` uses connector `{api}`, but its reference `{}` binds `{def_api}`",
-                                e.key, f.name, def.logical_name
+                                "entry {} of flow {} uses connector {api}, but its reference {} binds {def_api}",
+                                code_span(&e.key),
+                                code_span(&f.name),
+                                code_span(&def.logical_name),
+                                api = code_span(api),
+                                def_api = code_span(def_api)
                             ),
                         )
                         .reference(&def.logical_name)
-                        .help(format!("bind the entry to a reference for `{api}`, or fix `api.name`")),
+                        .help(format!(
+                            "bind the entry to a reference for {api}, or fix `api.name`",
+                            api = code_span(api)
+                        )),
                     );
                 }
             }
@@ -172,8 +190,10 @@ fn entry<'a>(
                 &registry::CR506,
                 loc.clone(),
                 format!(
-                    "entry `{}` of flow `{}` carries `connectionName` `{id}`, a connection id of the maker's environment",
-                    e.key, f.name
+                    "entry {} of flow {} carries `connectionName` {id}, a connection id of the maker's environment",
+                    code_span(&e.key),
+                    code_span(&f.name),
+                    id = code_span(id)
                 ),
             )
             .help("delete the `connectionName` line: the connection reference binds the connection in each environment"),
@@ -184,22 +204,27 @@ fn entry<'a>(
 /// "a connection reference of solution X for shared_y", naming the ones that exist.
 fn candidates(s: &Solution, api: Option<&str>) -> String {
     let Some(api) = api else {
-        return format!("a connection reference of solution `{}`", s.unique_name);
+        return format!("a connection reference of solution {}", code_span(&s.unique_name));
     };
     let same: Vec<String> = s
         .references
         .iter()
         .filter(|r| r.api_name().is_some_and(|a| connector::same(a, api)))
-        .map(|r| format!("`{}`", r.logical_name))
+        .map(|r| code_span(&r.logical_name).to_string())
         .collect();
     if same.is_empty() {
-        format!("a new connection reference of solution `{}` for `{api}`", s.unique_name)
+        format!(
+            "a new connection reference of solution {} for {api}",
+            code_span(&s.unique_name),
+            api = code_span(api)
+        )
     } else {
         format!(
-            "{} (solution `{}`'s {} for `{api}`)",
+            "{} (solution {}'s {} for {api})",
             list(&same),
-            s.unique_name,
-            if same.len() == 1 { "reference" } else { "references" }
+            code_span(&s.unique_name),
+            if same.len() == 1 { "reference" } else { "references" },
+            api = code_span(api)
         )
     }
 }
@@ -208,19 +233,60 @@ fn undefined(ctx: &Context<'_>, s: &Solution, f: &Flow, logical_name: &str, loc:
     let others: Vec<String> = ctx
         .snapshot
         .definers(logical_name, s)
-        .map(|o| format!("`{}`", o.unique_name))
+        .map(|o| code_span(&o.unique_name).to_string())
         .collect();
     if !others.is_empty() {
-        return on(s, f, &registry::CR502, loc.clone(), format!("flow `{}` is bound to `{logical_name}`, which solution `{}` does not define; solution {} does (a cross-solution dependency)", f.name, s.unique_name, list(&others)))
-            .severity(Severity::Warning)
-            .reference(logical_name)
-            .help(format!("import {} before `{}` in every environment, or move the reference into this solution", list(&others), s.unique_name));
+        return on(
+            s,
+            f,
+            &registry::CR502,
+            loc.clone(),
+            format!(
+                "flow {} is bound to {logical_name}, which solution {} does not define; solution {} does (a cross-solution dependency)",
+                code_span(&f.name),
+                code_span(&s.unique_name),
+                list(&others),
+                logical_name = code_span(logical_name)
+            ),
+        )
+        .severity(Severity::Warning)
+        .reference(logical_name)
+        .help(format!(
+            "import {} before {} in every environment, or move the reference into this solution",
+            list(&others),
+            code_span(&s.unique_name)
+        ));
     }
-    let listed = s
+    let listing = s
         .missing_references
         .iter()
-        .any(|m| m.logical_name.eq_ignore_ascii_case(logical_name));
-    let note = if listed {
+        .find(|m| m.logical_name.eq_ignore_ascii_case(logical_name));
+    if let Some(dep) = listing.and_then(|m| m.solution.as_ref()) {
+        // A declared dependency: the reference ships in another solution that the target
+        // environment must have (extensions of a core solution do this on purpose).
+        let version = dep.version.as_deref().map(|v| format!(" {v}")).unwrap_or_default();
+        return on(
+            s,
+            f,
+            &registry::CR502,
+            loc.clone(),
+            format!(
+                "flow {} is bound to {logical_name}, which solution {} does not define: Solution.xml declares it a dependency on solution {}{version}",
+                code_span(&f.name),
+                code_span(&s.unique_name),
+                code_span(&dep.unique_name),
+                logical_name = code_span(logical_name)
+            ),
+        )
+        .severity(Severity::Warning)
+        .reference(logical_name)
+        .help(format!(
+            "install solution {}{version} (or later) in every environment before importing {}",
+            code_span(&dep.unique_name),
+            code_span(&s.unique_name)
+        ));
+    }
+    let note = if listing.is_some() {
         " (it is only listed under MissingDependencies in Solution.xml)"
     } else {
         ""
@@ -231,14 +297,17 @@ fn undefined(ctx: &Context<'_>, s: &Solution, f: &Flow, logical_name: &str, loc:
         &registry::CR502,
         loc.clone(),
         format!(
-            "flow `{}` is bound to `{logical_name}`, which solution `{}` does not define{note}",
-            f.name, s.unique_name
+            "flow {} is bound to {logical_name}, which solution {} does not define{note}",
+            code_span(&f.name),
+            code_span(&s.unique_name),
+            logical_name = code_span(logical_name)
         ),
     )
     .reference(logical_name)
     .help(format!(
-        "add the connection reference `{logical_name}` to solution `{}`, or bind the entry to one it defines",
-        s.unique_name
+        "add the connection reference {logical_name} to solution {}, or bind the entry to one it defines",
+        code_span(&s.unique_name),
+        logical_name = code_span(logical_name)
     ))
 }
 
@@ -268,7 +337,7 @@ fn unused(ctx: &Context<'_>) -> Vec<Finding> {
                     Finding::new(
                         &registry::CR503,
                         r.loc.clone(),
-                        format!("reference `{}` is not used by any flow, app or bot", r.logical_name),
+                        format!("reference {} is not used by any flow, app or bot", code_span(&r.logical_name)),
                     )
                     .solution(&s.unique_name)
                     .reference(&r.logical_name)

@@ -2,9 +2,9 @@
 
 use super::Context;
 use crate::config::Config;
-use crate::finding::Finding;
+use crate::finding::{Finding, code_span};
 use crate::model::connector;
-use crate::model::{Reference, Solution};
+use crate::model::{MAX_LOGICAL_NAME_CHARS, Reference, Solution};
 use crate::rules::registry;
 
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
@@ -114,6 +114,9 @@ impl Matcher<'_> {
 /// The purpose segment of `name` under the naming `template`, with any publisher word and any
 /// connector word: what the identity checks group references by.
 pub fn purpose_of<'n>(template: &str, name: &'n str) -> Option<&'n str> {
+    if too_long(name) {
+        return None;
+    }
     let any = Matcher {
         publisher: None,
         purposes: None,
@@ -151,19 +154,29 @@ const FILLER: &[&str] = &[
     "api",
 ];
 
-/// Whether `s` is made only of filler words, connector names and digits.
+/// Whether `s` is made only of filler words, connector names and digits. Iterative over the
+/// positions that a sequence of words can reach, so a long name costs time linear in its length
+/// and no stack.
 fn only_filler(s: &str, words: &[String]) -> bool {
-    if s.is_empty() {
-        return true;
+    let s = s.as_bytes();
+    let mut reached = vec![false; s.len() + 1];
+    reached[0] = true;
+    for i in 0..s.len() {
+        if !reached[i] {
+            continue;
+        }
+        if s[i].is_ascii_digit() {
+            let digits = s[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+            reached[i + digits] = true;
+            continue;
+        }
+        for w in FILLER.iter().copied().chain(words.iter().map(String::as_str)) {
+            if s[i..].starts_with(w.as_bytes()) {
+                reached[i + w.len()] = true;
+            }
+        }
     }
-    if s.as_bytes()[0].is_ascii_digit() {
-        return only_filler(s.trim_start_matches(|c: char| c.is_ascii_digit()), words);
-    }
-    FILLER
-        .iter()
-        .copied()
-        .chain(words.iter().map(String::as_str))
-        .any(|w| s.strip_prefix(w).is_some_and(|rest| only_filler(rest, words)))
+    reached[s.len()]
 }
 
 fn connector_words(cfg: &Config, api: Option<&str>) -> Vec<String> {
@@ -233,15 +246,47 @@ fn render(template: &str, publisher: &str, purpose: &str, connector: &str) -> St
         .replace("{connector}", connector)
 }
 
+/// Longer than Dataverse allows: the template matcher tries every split of the name, so such a
+/// name is reported before it is matched.
+fn too_long(name: &str) -> bool {
+    name.len() > MAX_LOGICAL_NAME_CHARS && name.chars().count() > MAX_LOGICAL_NAME_CHARS
+}
+
+/// The name's publisher prefix and the rest. Split by the publisher's own prefix when the name
+/// starts with it and `_`: a CustomizationPrefix may end in `_` (`pre_` gives `pre__billing_sql`).
+/// Otherwise at the first `_`.
+fn split_prefix<'n>(name: &'n str, expected: Option<&str>) -> (Option<&'n str>, &'n str) {
+    if let Some(e) = expected.filter(|e| !e.is_empty()) {
+        let n = e.len();
+        if name.is_char_boundary(n) && name[..n].eq_ignore_ascii_case(e) && name[n..].starts_with('_') {
+            return (Some(&name[..n]), &name[n + 1..]);
+        }
+    }
+    match name.split_once('_') {
+        Some((p, rest)) => (Some(p), rest),
+        None => (None, name),
+    }
+}
+
 fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
     let name = r.logical_name.as_str();
     let mut out = Vec::new();
     let finding = |code, msg: String| Finding::new(code, r.loc.clone(), msg).solution(&s.unique_name).reference(name);
+    if too_long(name) {
+        let head: String = name.chars().take(40).collect();
+        return vec![
+            finding(
+                &registry::CR101,
+                format!(
+                    "reference `{head}…` is {} characters long; Dataverse allows at most {MAX_LOGICAL_NAME_CHARS}",
+                    name.chars().count()
+                ),
+            )
+            .help("the solution cannot be imported with this name: give the reference a shorter name that follows the naming template"),
+        ];
+    }
     let expected = cfg.naming.publisher.as_deref().or(s.prefix.as_deref());
-    let (actual_prefix, rest) = match name.split_once('_') {
-        Some((p, rest)) => (Some(p), rest),
-        None => (None, name),
-    };
+    let (actual_prefix, rest) = split_prefix(name, expected);
     let aliases = cfg.naming.connector_aliases();
     let api = r.api_name();
     let short = api
@@ -256,15 +301,17 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
     };
     if let (true, Some(e)) = (prefix_differs, expected) {
         let what = match actual_prefix {
-            Some(a) => format!("has the prefix `{a}`"),
+            Some(a) => format!("has the prefix {a}", a = code_span(a)),
             None => "has no publisher prefix".to_owned(),
         };
         out.push(
             finding(
                 &registry::CR102,
                 format!(
-                    "reference `{name}` {what}, but the publisher prefix of solution `{}` is `{e}`",
-                    s.unique_name
+                    "reference {name} {what}, but the publisher prefix of solution {} is {e}",
+                    code_span(&s.unique_name),
+                    name = code_span(name),
+                    e = code_span(e)
                 ),
             )
             .help(format!(
@@ -285,11 +332,11 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
         let display = r
             .display_name
             .as_deref()
-            .map(|d| format!(" (display name `{d}`)"))
+            .map(|d| format!(" (display name {d})", d = code_span(d)))
             .unwrap_or_default();
         out.push(
-            finding(&registry::CR104, format!("reference `{name}`{display} has {why} that does not say what it is for"))
-                .help(format!("name it after its purpose, e.g. `{suggestion}`; once shipped, a name cannot change: keep it, give it a clear display name and add it to `ignore` in connref.toml")),
+            finding(&registry::CR104, format!("reference {name}{display} has {why} that does not say what it is for", name = code_span(name)))
+                .help(format!("name it after its purpose, e.g. {suggestion}; once shipped, a name cannot change: keep it, give it a clear display name and add it to `ignore` in connref.toml", suggestion = code_span(&suggestion))),
         );
         return out;
     }
@@ -318,18 +365,20 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
             finding(
                 &registry::CR103,
                 format!(
-                    "reference `{name}` says `{segment}` (shared_{other}), but its connector is `{}`",
-                    api.unwrap_or_default()
+                    "reference {name} says {segment} (shared_{other}), but its connector is {}",
+                    code_span(api.unwrap_or_default()),
+                    name = code_span(name),
+                    segment = code_span(segment)
                 ),
             )
             .help(format!(
-                "end the name with the connector it binds, e.g. `{}`",
-                render(
+                "end the name with the connector it binds, e.g. {}",
+                code_span(&render(
                     cfg.naming.template(),
                     &publisher,
                     &suggested_purpose(r, s, &words, purposes),
                     &short
-                )
+                ))
             )),
         );
         return out;
@@ -346,9 +395,17 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
     out.push(
         finding(
             &registry::CR101,
-            format!("reference `{name}` does not follow the naming template `{}`", cfg.naming.template()),
+            format!(
+                "reference {name} does not follow the naming template {}",
+                code_span(cfg.naming.template()),
+                name = code_span(name)
+            ),
         )
-        .help(format!("name it like `{suggestion}` (connector `{short}`{purposes_note})")),
+        .help(format!(
+            "name it like {suggestion} (connector {short}{purposes_note})",
+            suggestion = code_span(&suggestion),
+            short = code_span(&short)
+        )),
     );
     out
 }
@@ -387,6 +444,20 @@ mod tests {
         );
         assert_eq!(m(Some("contoso"), Some(&outlook)).matches(&t, "contoso_outlook"), None);
         assert_eq!(m(Some("contoso"), Some(&outlook)).matches(&t, "contoso__outlook"), None);
+    }
+
+    #[test]
+    fn prefixes_split_by_the_publisher_prefix() {
+        assert_eq!(split_prefix("pre__billing_sql", Some("pre_")), (Some("pre_"), "billing_sql"));
+        assert_eq!(split_prefix("PRE__billing_sql", Some("pre_")), (Some("PRE_"), "billing_sql"));
+        assert_eq!(split_prefix("pre_billing_sql", Some("pre_")), (Some("pre"), "billing_sql"));
+        assert_eq!(
+            split_prefix("contoso_billing_sql", Some("contoso")),
+            (Some("contoso"), "billing_sql")
+        );
+        assert_eq!(split_prefix("new_x", Some("contoso")), (Some("new"), "x"));
+        assert_eq!(split_prefix("é_x", Some("e")), (Some("é"), "x"));
+        assert_eq!(split_prefix("plain", None), (None, "plain"));
     }
 
     #[test]

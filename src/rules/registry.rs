@@ -289,7 +289,7 @@ pub static CR502: Rule = rule(
     "undefined-reference",
     Error,
     "a flow is bound to a reference that its solution does not define",
-    "The import fails on a missing dependency, or the flow imports switched off. Add the reference to the solution (a listing under MissingDependencies does not add it). When another solution of the repository defines it, this is a cross-solution dependency and a warning: that solution must be imported first.",
+    "The import fails on a missing dependency, or the flow imports switched off. Add the reference to the solution (a listing under MissingDependencies does not add it). When another solution of the repository defines it, or Solution.xml lists it under MissingDependencies with `solution=\"<UniqueName> (<version>)\"`, this is a cross-solution dependency and a warning naming that solution: it must be installed first. A listing with `solution=\"Active\"` (the reference lives in no solution, only in the maker's environment) stays an error.",
 );
 
 pub static CR503: Rule = rule(
@@ -437,6 +437,9 @@ pub static CR900: Rule = rule(
 );
 
 /// Every rule, in code order.
+/// The naming rules: a name that shipped cannot change, so they never block on one.
+pub static NAMING: &[&Rule] = &[&CR101, &CR102, &CR103, &CR104];
+
 pub static RULES: &[&Rule] = &[
     &CR101, &CR102, &CR103, &CR104, &CR201, &CR202, &CR203, &CR204, &CR205, &CR206, &CR207, &CR301, &CR302, &CR303, &CR304, &CR305, &CR306,
     &CR307, &CR401, &CR402, &CR403, &CR404, &CR405, &CR406, &CR407, &CR408, &CR409, &CR410, &CR501, &CR502, &CR503, &CR504, &CR505, &CR506,

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::{Context, list};
-use crate::finding::{Finding, Loc, Severity};
-use crate::model::settings::{Binding, SettingsFile, classify};
+use crate::finding::{Finding, Loc, Severity, code_span};
+use crate::model::settings::{Binding, SettingsFile, classify, literal_id};
 use crate::model::{Snapshot, Solution, connector};
 use crate::rules::registry::{self, Rule};
 
@@ -16,8 +16,12 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
         if file.solutions.is_empty() {
             out.push(unmapped(file));
         }
+        let start = out.len();
         references(ctx, file, &solutions, &mut out);
         variables(file, &solutions, &mut out);
+        for f in &mut out[start..] {
+            f.detail.get_or_insert_with(|| file.path.to_string());
+        }
     }
     reused(ctx.snapshot, &mut out);
     out
@@ -32,7 +36,7 @@ pub fn covered<'a>(snapshot: &'a Snapshot, file: &SettingsFile) -> Vec<&'a Solut
 }
 
 fn names(solutions: &[&Solution]) -> String {
-    list(&solutions.iter().map(|s| format!("`{}`", s.unique_name)).collect::<Vec<_>>())
+    list(&solutions.iter().map(|s| code_span(&s.unique_name).to_string()).collect::<Vec<_>>())
 }
 
 fn on(file: &SettingsFile, rule: &'static Rule, loc: Loc, msg: String) -> Finding {
@@ -63,22 +67,22 @@ fn unmapped(file: &SettingsFile) -> Finding {
     let (msg, solution) = match (file.mapped, file.candidates.as_slice()) {
         (true, _) => (
             format!(
-                "settings file for environment `{}` is mapped by [[settings.map]] to a solution that is not in the checked tree",
-                file.environment
+                "settings file for environment {} is mapped by [[settings.map]] to a solution that is not in the checked tree",
+                code_span(&file.environment)
             ),
             "<UniqueName>".to_owned(),
         ),
         (false, []) => (
             format!(
-                "settings file for environment `{}` cannot be tied to a solution: no solution was found",
-                file.environment
+                "settings file for environment {} cannot be tied to a solution: no solution was found",
+                code_span(&file.environment)
             ),
             "<UniqueName>".to_owned(),
         ),
         (false, c) => (
             format!(
-                "settings file for environment `{}` cannot be tied to one solution: it could deploy {}",
-                file.environment,
+                "settings file for environment {} cannot be tied to one solution: it could deploy {}",
+                code_span(&file.environment),
                 either(c)
             ),
             c[0].clone(),
@@ -92,7 +96,7 @@ fn unmapped(file: &SettingsFile) -> Finding {
 
 /// `a`, `b` or `c`.
 fn either(names: &[String]) -> String {
-    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    let quoted: Vec<String> = names.iter().map(|n| format!("{n}", n = code_span(n))).collect();
     match quoted.split_last() {
         Some((last, init)) if !init.is_empty() => format!("{} or {last}", init.join(", ")),
         _ => quoted.join(""),
@@ -128,7 +132,11 @@ fn references(ctx: &Context<'_>, file: &SettingsFile, solutions: &[&Solution], o
             finding(
                 &registry::CR405,
                 &e.loc,
-                format!("a second entry for reference `{name}` (the first is on line {})", prev.line),
+                format!(
+                    "a second entry for reference {name} (the first is on line {})",
+                    prev.line,
+                    name = code_span(name)
+                ),
                 "keep one entry: tools disagree on which one wins".into(),
             );
             continue;
@@ -141,9 +149,9 @@ fn references(ctx: &Context<'_>, file: &SettingsFile, solutions: &[&Solution], o
                 &registry::CR402,
                 id_loc,
                 match id {
-                    None => format!("reference `{name}` has no ConnectionId in environment `{}`", file.environment),
-                    Some(v) if v.trim().is_empty() => format!("the ConnectionId of `{name}` is empty in environment `{}`", file.environment),
-                    Some(v) => format!("the ConnectionId of `{name}` is the placeholder `{v}` in environment `{}`", file.environment),
+                    None => format!("reference {name} has no ConnectionId in environment {}", code_span(&file.environment), name = code_span(name)),
+                    Some(v) if v.trim().is_empty() => format!("the ConnectionId of {name} is empty in environment {}", code_span(&file.environment), name = code_span(name)),
+                    Some(v) => format!("the ConnectionId of {name} is the placeholder {v} in environment {}", code_span(&file.environment), name = code_span(name), v = code_span(v)),
                 },
                 "set the id of a connection in that environment (from the connection's URL in the maker portal), or a pipeline token such as `#{connectionreference.<name>}#`".into(),
             ),
@@ -151,9 +159,8 @@ fn references(ctx: &Context<'_>, file: &SettingsFile, solutions: &[&Solution], o
                 &registry::CR402,
                 id_loc,
                 format!(
-                    "the ConnectionId of `{name}` is the pipeline token `{}`, and `settings.require_literal_ids` is set",
-                    id.unwrap_or_default()
-                ),
+                    "the ConnectionId of {name} is the pipeline token {}, and `settings.require_literal_ids` is set",
+                    code_span(id.unwrap_or_default()), name = code_span(name)),
                 "set the literal id of a connection in that environment".into(),
             ),
             Binding::Token => {}
@@ -163,9 +170,9 @@ fn references(ctx: &Context<'_>, file: &SettingsFile, solutions: &[&Solution], o
                     finding(
                         &registry::CR408,
                         id_loc,
-                        format!("the ConnectionId of `{name}` is malformed: it {why}"),
+                        format!("the ConnectionId of {name} is malformed: it {why}", name = code_span(name)),
                         match v.trim_end_matches('/').rsplit_once("/connections/") {
-                            Some((_, id)) if !id.contains('/') => format!("use the connection id alone: `{id}`"),
+                            Some((_, id)) if !id.contains('/') => format!("use the connection id alone: {id}", id = code_span(id)),
                             _ => "copy the connection's id from its URL in the maker portal (32 hex digits, or `shared-…-<guid>`)".into(),
                         },
                     );
@@ -180,8 +187,13 @@ fn references(ctx: &Context<'_>, file: &SettingsFile, solutions: &[&Solution], o
                     finding(
                         &registry::CR403,
                         loc,
-                        format!("the ConnectorId of `{name}` is `{got}`, but the reference binds `{want}`"),
-                        format!("set the ConnectorId to `{want}`"),
+                        format!(
+                            "the ConnectorId of {name} is {got}, but the reference binds {want}",
+                            name = code_span(name),
+                            got = code_span(got),
+                            want = code_span(want)
+                        ),
+                        format!("set the ConnectorId to {want}", want = code_span(want)),
                     );
                 }
             }
@@ -191,7 +203,7 @@ fn references(ctx: &Context<'_>, file: &SettingsFile, solutions: &[&Solution], o
                     .solutions
                     .iter()
                     .filter(|s| !solutions.iter().any(|c| c.unique_name == s.unique_name) && s.reference(name).is_some())
-                    .map(|s| format!("`{}`", s.unique_name))
+                    .map(|s| code_span(&s.unique_name).to_string())
                     .collect();
                 let note = if elsewhere.is_empty() {
                     String::new()
@@ -202,8 +214,9 @@ fn references(ctx: &Context<'_>, file: &SettingsFile, solutions: &[&Solution], o
                     &registry::CR404,
                     &e.loc,
                     format!(
-                        "entry `{name}` names a reference that solution {} does not define{note}",
-                        names(solutions)
+                        "entry {name} names a reference that solution {} does not define{note}",
+                        names(solutions),
+                        name = code_span(name)
                     ),
                     "remove the entry (`connref settings --prune --write`), or map the file to the right solution with [[settings.map]]"
                         .into(),
@@ -227,8 +240,10 @@ fn references(ctx: &Context<'_>, file: &SettingsFile, solutions: &[&Solution], o
                     &registry::CR401,
                     at.clone(),
                     format!(
-                        "reference `{}` of solution `{}` is missing from the settings of environment `{}`",
-                        r.logical_name, s.unique_name, file.environment
+                        "reference {} of solution {} is missing from the settings of environment {}",
+                        code_span(&r.logical_name),
+                        code_span(&s.unique_name),
+                        code_span(&file.environment)
                     ),
                 )
                 .solution(&s.unique_name)
@@ -250,7 +265,7 @@ fn malformed(id: &str) -> Option<&'static str> {
         Some("holds `/` (a connection id is the last segment of the connection's path)")
     } else if id.chars().any(char::is_whitespace) {
         Some("holds white space")
-    } else if id.len() > 7 && id[..7].eq_ignore_ascii_case("shared_") {
+    } else if id.len() > 7 && id.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("shared_")) {
         Some("starts with a connector name (`shared_…`), not a connection id")
     } else {
         None
@@ -270,11 +285,13 @@ fn variables(file: &SettingsFile, solutions: &[&Solution], out: &mut Vec<Finding
                     &registry::CR405,
                     v.loc.clone(),
                     format!(
-                        "a second entry for environment variable `{name}` (the first is on line {})",
-                        prev.line
+                        "a second entry for environment variable {name} (the first is on line {})",
+                        prev.line,
+                        name = code_span(name)
                     ),
                 )
-                .help("keep one entry: tools disagree on which one wins"),
+                .help("keep one entry: tools disagree on which one wins")
+                .detail(&format!("{} {name}", file.path)),
             );
             continue;
         }
@@ -292,13 +309,15 @@ fn variables(file: &SettingsFile, solutions: &[&Solution], out: &mut Vec<Finding
                             &registry::CR407,
                             v.value_loc.clone().unwrap_or_else(|| v.loc.clone()),
                             format!(
-                                "required environment variable `{name}` has no default and is left empty in environment `{}`",
-                                file.environment
+                                "required environment variable {name} has no default and is left empty in environment {}",
+                                code_span(&file.environment),
+                                name = code_span(name)
                             ),
                         )
                         .severity(Severity::Warning)
                         .solution(&s.unique_name)
-                        .help("set its value for this environment, or a pipeline token such as `#{environmentvariable.<name>}#`"),
+                        .help("set its value for this environment, or a pipeline token such as `#{environmentvariable.<name>}#`")
+                        .detail(&format!("{} {name}", file.path)),
                     );
                 }
             }
@@ -308,11 +327,13 @@ fn variables(file: &SettingsFile, solutions: &[&Solution], out: &mut Vec<Finding
                     &registry::CR404,
                     v.loc.clone(),
                     format!(
-                        "entry `{name}` names an environment variable that solution {} does not define",
-                        names(solutions)
+                        "entry {name} names an environment variable that solution {} does not define",
+                        names(solutions),
+                        name = code_span(name)
                     ),
                 )
-                .help("remove the entry (`connref settings --prune --write`), or map the file to the right solution with [[settings.map]]"),
+                .help("remove the entry (`connref settings --prune --write`), or map the file to the right solution with [[settings.map]]")
+                .detail(&format!("{} {name}", file.path)),
             ),
             None => {}
         }
@@ -331,8 +352,10 @@ fn variables(file: &SettingsFile, solutions: &[&Solution], out: &mut Vec<Finding
                     &registry::CR407,
                     at.clone(),
                     format!(
-                        "environment variable `{}` of solution `{}` is missing from the settings of environment `{}`",
-                        d.schema_name, s.unique_name, file.environment
+                        "environment variable {} of solution {} is missing from the settings of environment {}",
+                        code_span(&d.schema_name),
+                        code_span(&s.unique_name),
+                        code_span(&file.environment)
                     ),
                 )
                 .solution(&s.unique_name)
@@ -340,7 +363,8 @@ fn variables(file: &SettingsFile, solutions: &[&Solution], out: &mut Vec<Finding
                     "add {{\"SchemaName\": {}, \"Value\": \"…\"}} to `EnvironmentVariables`, or {}",
                     quoted(&d.schema_name),
                     settings_command(file)
-                )),
+                ))
+                .detail(&format!("{} {}", file.path, d.schema_name)),
             );
         }
     }
@@ -357,10 +381,8 @@ fn reused(snapshot: &Snapshot, out: &mut Vec<Finding>) {
     let mut by_id: BTreeMap<String, Vec<Use<'_>>> = BTreeMap::new();
     for file in snapshot.settings.iter().filter(|f| !f.invalid) {
         for e in &file.references {
-            if let (Some(id), Some(loc)) = (&e.connection_id, &e.connection_id_loc)
-                && classify(Some(id)) == Binding::Bound
-            {
-                by_id.entry(id.trim().to_ascii_lowercase()).or_default().push(Use {
+            if let (Some(id), Some(loc)) = (literal_id(e.connection_id.as_deref()), &e.connection_id_loc) {
+                by_id.entry(id).or_default().push(Use {
                     file,
                     name: &e.logical_name,
                     loc,
@@ -373,7 +395,7 @@ fn reused(snapshot: &Snapshot, out: &mut Vec<Finding>) {
             let mut others: Vec<String> = uses
                 .iter()
                 .filter(|o| !o.file.environment.eq_ignore_ascii_case(&u.file.environment))
-                .map(|o| format!("`{}` ({})", o.file.path, o.file.environment))
+                .map(|o| format!("{} ({})", code_span(&o.file.path), o.file.environment))
                 .collect();
             others.dedup();
             if others.is_empty() {
@@ -385,13 +407,14 @@ fn reused(snapshot: &Snapshot, out: &mut Vec<Finding>) {
                     &registry::CR406,
                     u.loc.clone(),
                     format!(
-                        "reference `{}` in environment `{}` is bound to a connection that is also bound in {}",
-                        u.name,
-                        u.file.environment,
+                        "reference {} in environment {} is bound to a connection that is also bound in {}",
+                        code_span(u.name),
+                        code_span(&u.file.environment),
                         list(&others)
                     ),
                 )
                 .reference(u.name)
+                .detail(&u.file.path)
                 .help("a connection belongs to one environment: one of the files was copied from the other; set each environment's own connection"),
             );
         }

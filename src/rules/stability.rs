@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::finding::{Finding, Loc, Severity};
+use crate::finding::{Finding, Loc, Severity, code_span};
 use crate::model::settings::SettingsFile;
 use crate::model::{Binding, Flow, Reference, Snapshot, Solution, connector};
 use crate::rules::list;
@@ -113,7 +113,7 @@ fn based(loc: &Loc) -> Loc {
 }
 
 fn quote(names: &[String]) -> String {
-    list(&names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>())
+    list(&names.iter().map(|n| format!("{n}", n = code_span(n))).collect::<Vec<_>>())
 }
 
 /// Flows of a solution bound to each reference (key: lower-case logical name).
@@ -200,8 +200,8 @@ pub fn analyze(base: &Snapshot, head: &Snapshot, config: &Config) -> Analysis {
                     &registry::CR307,
                     based(&b.unique_name_loc),
                     format!(
-                        "solution `{}` is gone from the source: at the base it was at {root} with {} and {} {note}",
-                        b.unique_name,
+                        "solution {} is gone from the source: at the base it was at {root} with {} and {} {note}",
+                        code_span(&b.unique_name),
                         crate::report::plural(refs, "reference", "references"),
                         crate::report::plural(flows, "flow", "flows"),
                     ),
@@ -289,11 +289,18 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
                     Finding::new(
                         &registry::CR303,
                         hr.connector_loc.clone().unwrap_or_else(|| hr.loc.clone()),
-                        format!("the connector of reference `{}` changed from `{x}` to `{y}`", hr.logical_name),
+                        format!(
+                            "the connector of reference {} changed from {x} to {y}",
+                            code_span(&hr.logical_name),
+                            x = code_span(x),
+                            y = code_span(y)
+                        ),
                     )
                     .help(format!(
-                        "restore the connector `{x}` on `{}` and add a new reference for `{y}`",
-                        hr.logical_name
+                        "restore the connector {x} on {} and add a new reference for {y}",
+                        code_span(&hr.logical_name),
+                        x = code_span(x),
+                        y = code_span(y)
                     ))
                     .solution(sol)
                     .reference(&hr.logical_name),
@@ -339,14 +346,12 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
                     &registry::CR302,
                     n.loc.clone(),
                     format!(
-                        "`{}` was re-created as `{}`: keep `{}` and change its display name instead",
-                        r.logical_name, n.logical_name, r.logical_name
-                    ),
+                        "{} was re-created as {}: keep {} and change its display name instead",
+                        code_span(&r.logical_name), code_span(&n.logical_name), code_span(&r.logical_name)),
                 )
                 .help(format!(
-                    "restore `{}` in Customizations.xml, bind its flows back to it and delete `{}`: flows in every environment are bound to the old name",
-                    r.logical_name, n.logical_name
-                ))
+                    "restore {} in Customizations.xml, bind its flows back to it and delete {}: flows in every environment are bound to the old name",
+                    code_span(&r.logical_name), code_span(&n.logical_name)))
                 .solution(sol)
                 .reference(&n.logical_name),
             );
@@ -366,11 +371,11 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
             Finding::new(
                 &registry::CR301,
                 based(&r.loc),
-                format!("reference `{}` is gone: {used} {note}", r.logical_name),
+                format!("reference {} is gone: {used} {note}", code_span(&r.logical_name)),
             )
             .help(format!(
-                "restore `{}` in Customizations.xml: a shipped reference must stay (change its display name if it is no longer wanted)",
-                r.logical_name
+                "restore {} in Customizations.xml: a shipped reference must stay (change its display name if it is no longer wanted)",
+                code_span(&r.logical_name)
             ))
             .solution(sol)
             .reference(&r.logical_name),
@@ -401,11 +406,11 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
                         &registry::CR304,
                         Loc::file(&nf.path),
                         format!(
-                            "flow `{}` was re-created: its workflow id changed from {} to {}, which breaks its run history, child-flow calls and app links",
-                            nf.name, bf.id, nf.id
+                            "flow {} was re-created: its workflow id changed from {} to {}, which breaks its run history, child-flow calls and app links",
+                            code_span(&nf.name), bf.id, nf.id
                         ),
                     )
-                    .help(format!("restore the flow file `{}` and change the flow in place", bf.path))
+                    .help(format!("restore the flow file {} and change the flow in place", code_span(&bf.path)))
                     .solution(sol)
                     .flow(&nf.name, &nf.id),
                 );
@@ -415,7 +420,7 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
                     Finding::new(
                         &registry::CR306,
                         based(&Loc::file(&bf.path)),
-                        format!("flow `{}` was removed {note}", bf.name),
+                        format!("flow {} was removed {note}", code_span(&bf.name)),
                     )
                     .help("make sure removing it is intended: the next managed import deletes it from every environment")
                     .solution(sol)
@@ -447,7 +452,7 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
                         Finding::new(
                             &registry::CR305,
                             (*loc).clone(),
-                            format!("flow `{}` moved from reference `{from}` to `{to}`", hf.name),
+                            format!("flow {} moved from reference {from} to {to}", code_span(&hf.name), from = code_span(from), to = code_span(to)),
                         )
                         .help("check that the new reference's connection has the rights the flow needs in every environment; move flows one at a time")
                         .solution(sol)
