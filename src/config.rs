@@ -291,10 +291,20 @@ fn compile_environments(tables: &BTreeMap<String, EnvironmentTable>, text: &str)
     Ok(out)
 }
 
-/// `connref.toml` in `start` or the nearest folder above it.
+/// `connref.toml` in `start` or the nearest folder above it, up to the repository root: a
+/// config above the repository (in a home folder, say) belongs to no one's project.
 pub fn find(start: &Path) -> Option<PathBuf> {
     let abs = std::fs::canonicalize(start).ok()?;
-    abs.ancestors().map(|d| d.join(FILE_NAME)).find(|p| p.is_file())
+    for dir in abs.ancestors() {
+        let candidate = dir.join(FILE_NAME);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if dir.join(".git").exists() {
+            return None;
+        }
+    }
+    None
 }
 
 fn line_of(text: &str, needle: &str) -> usize {
@@ -399,7 +409,7 @@ impl Config {
         for code in cfg.rules.keys() {
             if registry::lookup(code).is_none() {
                 bail!(
-                    "line {}: unknown rule code `{code}` in [rules] (`connref rules` lists them)",
+                    "line {}: unknown rule `{code}` in [rules]: give a code or a name (`connref rules` lists them)",
                     line_of(text, code)
                 );
             }
@@ -444,7 +454,12 @@ impl Config {
         findings
             .into_iter()
             .filter_map(|mut f| {
-                match self.rules.iter().find(|(k, _)| k.eq_ignore_ascii_case(f.code())).map(|(_, v)| *v) {
+                let level = self
+                    .rules
+                    .iter()
+                    .find(|(k, _)| registry::lookup(k).is_some_and(|r| r.code == f.code()))
+                    .map(|(_, v)| *v);
+                match level {
                     Some(Level::Off) => return None,
                     Some(Level::Info) => f.severity = Severity::Info,
                     Some(Level::Warning) => f.severity = Severity::Warning,

@@ -1,7 +1,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use connref::commands::{self, check, diff, graph, history, settings};
 use connref::report::{diff::DiffFormat, history::HistoryFormat};
 
@@ -44,8 +44,13 @@ enum Command {
         #[arg(long)]
         explain: bool,
     },
-    /// Explain one rule.
+    /// Explain one rule, by code or name (`CR104` or `generated-name`).
     Explain { code: String },
+    /// Print a shell completion script (e.g. `connref completions bash > ~/.local/share/bash-completion/completions/connref`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Post or update the sticky pull-request comment (GitHub Actions).
     #[cfg(feature = "github")]
     Comment(commands::comment::Options),
@@ -73,6 +78,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Explain { code } => {
             stdout.write_all(commands::rules::explain(&code)?.as_bytes())?;
+            Ok(0)
+        }
+        Command::Completions { shell } => {
+            // Into a buffer first: the generator panics on a closed pipe (`| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "connref", &mut script);
+            stdout.write_all(&script)?;
             Ok(0)
         }
         #[cfg(feature = "github")]

@@ -794,3 +794,80 @@ fn settings_puts_twin_roots_files_above_both() {
     let all = findings(&f);
     assert_eq!(settings_codes(&all), ["CR402", "CR402"], "{all:#?}");
 }
+
+#[test]
+fn cr411_settings_of_a_solution_no_longer_in_the_tree() {
+    let f = Fixture::new();
+    billing(&f);
+    f.write(PROD, complete("a1", "a2"));
+    // `Old` was removed; its settings stayed. They list names Billing does not define.
+    let old = "Old/config/Prod/deploymentSettings.json";
+    let old_text = settings(&[("contoso_old_sql", "b1", "shared_sql")], Some(&[("contoso_OldUrl", "")]));
+    f.write(old, &old_text);
+    f.write("Old/config/Test/deploymentSettings.json", &old_text);
+    let all = findings(&f);
+    let cr411 = of(&all, "CR411");
+    assert_eq!(cr411.len(), 2, "{all:#?}");
+    assert_eq!(cr411[0]["path"], old);
+    assert_eq!(cr411[0]["severity"], "warning");
+    assert!(cr411[0]["message"].as_str().unwrap().contains("solution `Old`"), "{all:#?}");
+    // Nothing else on the orphans, and Billing's own file is still judged (clean here).
+    assert!(
+        all.iter()
+            .all(|x| x["code"] == "CR411" || !x["path"].as_str().unwrap().starts_with("Old/")),
+        "{all:#?}"
+    );
+    assert_eq!(settings_codes(&all), ["CR411", "CR411"], "{all:#?}");
+    // `settings --prune --write` leaves the orphans alone and says why.
+    let out = connref(f.path(), &["settings", "--write", "--prune"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("skipped `Old/config/Prod/deploymentSettings.json`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read_to_string(f.path().join(old)).unwrap(), old_text);
+    // Near miss: a folder that names a solution of the tree ties the file to it, even outside
+    // the solution's own folder.
+    let g = Fixture::new();
+    solution(&g, "src/Billing", "Billing", "contoso", &[(OUTLOOK, "Mail", "shared_office365")]);
+    solution(&g, "src/Other", "Other", "contoso", &[("contoso_other_sql", "SQL", "shared_sql")]);
+    g.write("pipelines/Billing/config/Prod/deploymentSettings.json", settings(&[], None));
+    let all = findings(&g);
+    assert!(of(&all, "CR411").is_empty(), "{all:#?}");
+    let cr401 = of(&all, "CR401");
+    assert_eq!(cr401.len(), 1, "{all:#?}");
+    assert_eq!(cr401[0]["solution"], "Billing");
+}
+
+#[test]
+fn environment_names_keep_their_spelling_and_settings_env_finds_them() {
+    let f = Fixture::new();
+    billing(&f);
+    let file = "Billing/pipelines/contoso_prod.0b3a2f1e-1111-4222-8333-944455556666.json";
+    f.write(file, complete("a1", "a2"));
+    f.write("Billing/pipelines/deploymentSettings.pre_Prod.json", complete("a3", "a4"));
+    let out = connref(f.path(), &["check", "--format", "json"]);
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    let coverage = doc["coverage"].as_array().expect("coverage");
+    assert_eq!(coverage.len(), 1, "{coverage:#?}");
+    assert_eq!(coverage[0]["environments"], serde_json::json!(["pre_Prod", "prod"]));
+    // `settings --env prod` finds the existing file instead of proposing one beside it.
+    let out = connref(f.path(), &["settings", "--env", "prod"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{}", out.stderr);
+    // Near miss: `deploymentConfig.json` is all generic words: its folder names the
+    // environment, and without one it is CR410.
+    let g = Fixture::new();
+    billing(&g);
+    g.write("Billing/config/Uat/deploymentConfig.json", complete("a1", "a2"));
+    let all = findings(&g);
+    assert!(of(&all, "CR410").is_empty(), "{all:#?}");
+    let out = connref(g.path(), &["check", "--format", "json"]);
+    assert!(out.stdout.contains("\"Uat\""), "{}", out.stdout);
+    g.remove("Billing/config/Uat/deploymentConfig.json");
+    g.write("Billing/config/deploymentConfig.json", complete("a1", "a2"));
+    let all = findings(&g);
+    let cr410 = of(&all, "CR410");
+    assert_eq!(cr410.len(), 1, "{all:#?}");
+    assert!(cr410[0]["message"].as_str().unwrap().contains("names no environment"), "{all:#?}");
+}

@@ -21,5 +21,8 @@ fn clean_solution_passes() {
     );
     let out = connref(f.path(), &["check"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert_eq!(out.stdout, "connref: no findings (1 solution, 1 flow, 1 reference checked)\n");
+    assert_eq!(
+        out.stdout,
+        "connref: no findings (1 solution, 1 flow, 1 reference checked; no connref.toml)\n"
+    );
 }

@@ -94,6 +94,35 @@ fn cr301_reference_removed_names_its_flows() {
 }
 
 #[test]
+fn cr301_names_an_added_reference_of_the_same_connector() {
+    let f = repo();
+    // SharePoint reference removed; another SharePoint reference (new display name, no flow
+    // moved to it) added: not a re-creation, but the message names the likely replacement.
+    let added = ("contoso_records_sharepoint", "Records", "shared_sharepointonline");
+    solution(&f, "src", "Billing", "contoso", &[OUTLOOK, added]);
+    let out = check_base(&f, "HEAD");
+    assert_eq!(stability_codes(&out), ["CR301"], "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("; if `contoso_records_sharepoint` replaces it, every flow and settings file bound to the old name breaks"),
+        "{}",
+        out.stdout
+    );
+    // Near miss: an added reference of another connector is not named.
+    let f = repo();
+    solution(
+        &f,
+        "src",
+        "Billing",
+        "contoso",
+        &[OUTLOOK, ("contoso_records_teams", "Records", "shared_teams")],
+    );
+    let out = check_base(&f, "HEAD");
+    assert_eq!(stability_codes(&out), ["CR301"], "{}", out.stdout);
+    assert!(!out.stdout.contains("replaces it"), "{}", out.stdout);
+}
+
+#[test]
 fn cr301_near_miss_display_name_change() {
     let f = repo();
     solution(&f, "src", "Billing", "contoso", &[OUTLOOK, (SP.0, "Billing archive", SP.2)]);
@@ -503,7 +532,7 @@ fn history_reports_events_at_their_commits_and_merges_at_the_merge() {
     commit(&f, "unrelated");
     f.git(&["merge", "-q", "--no-ff", "-m", "merge side", "side"]);
     let out = connref(f.path(), &["history", "--format", "json"]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.code, 1, "{}", out.stderr);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let events: Vec<(String, String)> = v["events"]
         .as_array()

@@ -1,7 +1,7 @@
 //! `connref check`: discover, load, model, rules, report.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
@@ -39,6 +39,43 @@ pub struct Options {
     /// With a base: print the findings the base already had in full, not one line per code.
     #[arg(long)]
     pub show_existing: bool,
+    /// Print only the findings: no tables, no summed-up lines, no closing line.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print a count per rule (code and name) instead of each finding.
+    #[arg(long)]
+    pub statistics: bool,
+    /// Exit 0 even when there are errors (2 still means connref itself failed).
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Write the report to FILE instead of stdout; a one-line summary goes to stderr.
+    #[arg(long, short, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+    /// Colour: `auto` (on a terminal, unless NO_COLOR is set), `always` or `never`.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Ignore connref.toml files (defaults for everything).
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// NO_COLOR wins over `auto`, never over an explicit `always`.
+    pub fn enabled(self, terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
 }
 
 /// Runs the single-tree rules on every PATH and returns the report.
@@ -48,7 +85,23 @@ pub fn report(opts: &Options) -> Result<Report> {
     } else {
         opts.paths.clone()
     };
-    let config = Config::load(opts.config.as_deref(), &paths[0])?;
+    let config = if opts.no_config {
+        Config::parse("")?
+    } else {
+        Config::load(opts.config.as_deref(), &paths[0])?
+    };
+    let cwd = std::env::current_dir().ok();
+    let config_label = match &config.path {
+        Some(p) => {
+            let shown = match (std::fs::canonicalize(p).ok(), &cwd) {
+                (Some(abs), Some(cwd)) => crate::report::relative(&abs, cwd),
+                _ => p.display().to_string(),
+            };
+            format!("config {shown}")
+        }
+        None if opts.no_config => "no config (--no-config)".to_owned(),
+        None => format!("no {}", crate::config::FILE_NAME),
+    };
     let spec = Spec {
         base: opts.base.clone(),
         head: opts.head.clone(),
@@ -59,6 +112,7 @@ pub fn report(opts: &Options) -> Result<Report> {
     let mut report = Report {
         compared: spec.is_some(),
         fail_on: opts.fail_on.or(config.fail_on).unwrap_or_default(),
+        config_label: Some(config_label),
         ..Report::default()
     };
     for path in &paths {
@@ -108,13 +162,30 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> Result<u8> {
         eprintln!("connref: warning: {w}");
     }
     let format = opts.format.unwrap_or_else(Format::default_for_env);
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let terminal = opts.output_file.is_none() && std::io::stdout().is_terminal();
     let view = View {
-        color,
+        color: opts.color.enabled(terminal),
         show_existing: opts.show_existing,
+        quiet: opts.quiet,
+        statistics: opts.statistics,
+        relative_to: relative_to(opts.paths.first().map_or(Path::new("."), PathBuf::as_path)),
     };
-    out.write_all(report.render(format, &view).as_bytes())
-        .context("cannot write the report")?;
+    let text = report.render(format, &view);
+    match &opts.output_file {
+        Some(file) => {
+            std::fs::write(file, text.as_bytes()).with_context(|| format!("cannot write the report to `{}`", file.display()))?;
+            eprintln!("{} (report in {})", crate::report::human::summary(&report), file.display());
+        }
+        None => out.write_all(text.as_bytes()).context("cannot write the report")?,
+    }
     super::summary::write_actions_files(&report, &opts.paths, opts.config.as_deref(), opts.base.as_deref())?;
-    Ok(report.exit_code())
+    Ok(if opts.exit_zero { 0 } else { report.exit_code() })
+}
+
+/// Findings' paths are relative to the repository's top; a terminal wants them relative to the
+/// current folder. Outside a repository they are already as the user gave them.
+fn relative_to(path: &Path) -> Option<(PathBuf, PathBuf)> {
+    let root = crate::load::worktree::repo_top(path)?;
+    let cwd = std::fs::canonicalize(std::env::current_dir().ok()?).ok()?;
+    Some((root, cwd))
 }

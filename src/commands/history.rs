@@ -93,8 +93,7 @@ impl<R: BufRead> LogReader<R> {
 }
 
 fn relevant(path: &str) -> bool {
-    let p = path.to_ascii_lowercase();
-    p.ends_with(".json") || p.ends_with(".xml")
+    crate::discover::is_source(path)
 }
 
 pub fn compute(opts: &Options) -> Result<History> {
@@ -225,11 +224,23 @@ pub fn compute(opts: &Options) -> Result<History> {
 
 type FlowAt = (usize, usize);
 
+/// A flow that belongs to more than one solution.
+const SHARED: FlowAt = (usize::MAX, usize::MAX);
+
+/// Each flow by its JSON and by its metadata file, when that file is the flow's own.
 fn flow_index(s: &Snapshot) -> HashMap<String, FlowAt> {
     let mut m = HashMap::new();
     for (si, sol) in s.solutions.iter().enumerate() {
         for (fi, f) in sol.flows.iter().enumerate() {
-            m.insert(f.path.to_string(), (si, fi));
+            let meta = f.meta.as_ref().filter(|meta| meta.path != sol.references_loc.path);
+            for path in std::iter::once(&f.path).chain(meta.map(|m| &m.path)) {
+                // A flow that several solutions of one root list is updated through the full path.
+                let at = match m.get(&**path) {
+                    Some(&(s, _)) if s != si => SHARED,
+                    _ => (si, fi),
+                };
+                m.insert(path.to_string(), at);
+            }
         }
     }
     m
@@ -246,27 +257,29 @@ fn flows_only(
     prev: &Snapshot,
     flows: &HashMap<String, FlowAt>,
 ) -> Option<Vec<(FlowAt, Arc<crate::model::Flow>)>> {
-    let mut touched: BTreeSet<&str> = BTreeSet::new();
+    // Each changed path is a flow's JSON or its metadata file (whatever the layout calls it).
+    let mut touched: BTreeSet<FlowAt> = BTreeSet::new();
     for p in relevant {
-        let json = p.strip_suffix(".data.xml").unwrap_or(p.as_str());
-        let at = flows.get(json)?;
-        if json != p.as_str() {
-            let meta = prev.solutions[at.0].flows[at.1].meta.as_ref()?;
-            if &*meta.path != p.as_str() {
-                return None;
-            }
-        }
-        touched.insert(json);
+        let at = *flows.get(p.as_str()).filter(|at| **at != SHARED)?;
+        touched.insert(at);
     }
     let mut updates = Vec::new();
-    for json in touched {
-        let at = *flows.get(json)?;
-        let data = format!("{json}.data.xml");
+    for at in touched {
+        let old = &prev.solutions[at.0].flows[at.1];
+        let json = &*old.path;
+        let meta = old.meta.as_ref().map(|m| m.path.to_string()).filter(|m| blobs.contains_key(m));
         let mut sub = HashMap::new();
         sub.insert(json.to_owned(), blobs.get(json)?.clone());
-        let has_data = blobs.get(&data).map(|oid| sub.insert(data.clone(), oid.clone())).is_some();
+        if let Some(m) = &meta {
+            sub.insert(m.clone(), blobs.get(m)?.clone());
+        }
         let tree = GitTree::new(sha.to_owned(), sub, repo.cat.clone());
-        let flow = load::load_flow(&tree, json, has_data.then_some(data.as_str())).ok()?;
+        let flow = load::load_flow(&tree, json, meta.as_deref()).ok()?;
+        // A flow whose metadata lives in a shared file (a zip's customizations.xml) is not
+        // one flow's business: take the full path.
+        if flow.meta.is_none() != old.meta.is_none() {
+            return None;
+        }
         updates.push((at, flow));
     }
     Some(updates)
@@ -325,5 +338,8 @@ pub fn run(opts: &Options, format: HistoryFormat, out: &mut dyn Write) -> Result
     let h = compute(opts)?;
     out.write_all(crate::report::history::render(&h, format).as_bytes())
         .context("cannot write the history")?;
-    Ok(0)
+    // As `diff`: an error event in the range is a failure of the range.
+    Ok(u8::from(
+        h.events.iter().any(|e| e.finding.severity == crate::finding::Severity::Error),
+    ))
 }

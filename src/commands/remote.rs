@@ -70,10 +70,7 @@ pub fn var(name: &str) -> Option<String> {
 pub fn finish(remote: &Remote, command: &str, environment: &str, report: &Report, out: &mut dyn Write) -> Result<u8> {
     let format = remote.format.unwrap_or_else(Format::default_for_env);
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let view = View {
-        color,
-        show_existing: false,
-    };
+    let view = View { color, ..View::default() };
     out.write_all(report.render(format, &view).as_bytes())
         .context("cannot write the report")?;
     let summary = markdown::environment_summary(command, environment, report);

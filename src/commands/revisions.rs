@@ -145,7 +145,7 @@ pub fn load_pair(path: &Path, spec: &Spec, config: &Config) -> Result<Pair> {
                 let solution_files: Vec<&str> = changed
                     .iter()
                     .map(String::as_str)
-                    .filter(|p| p.ends_with(".json") || p.ends_with(".xml"))
+                    .filter(|p| crate::discover::is_source(p))
                     .collect();
                 tree.prefetch(&solution_files);
                 Ok(Some((changed, tree)))

@@ -28,6 +28,6 @@ pub fn all() -> String {
 pub fn explain(code: &str) -> Result<String> {
     match registry::lookup(code) {
         Some(r) => Ok(describe(r)),
-        None => bail!("unknown rule code `{code}`: `connref rules` lists every code"),
+        None => bail!("unknown rule `{code}`: give a code or a name (`connref rules` lists them)"),
     }
 }

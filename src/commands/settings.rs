@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 
 use crate::config::Config;
-use crate::load::settings::{environment_of, solution_home};
+use crate::load::settings::{environment_of, known_names, solution_home};
 use crate::load::{self, Source, worktree::WorkTree};
 use crate::model::settings::SettingsFile;
 use crate::model::{Snapshot, Solution};
@@ -311,7 +311,16 @@ fn plan(opts: &Options, tree: &WorkTree, snapshot: &Snapshot, err: &mut dyn Writ
         }
     }
     for f in snapshot.settings.iter().filter(|f| f.solutions.is_empty() && !f.invalid) {
-        if opts.envs.is_empty() || opts.envs.iter().any(|e| e.eq_ignore_ascii_case(&f.environment)) {
+        if !opts.envs.is_empty() && !opts.envs.iter().any(|e| e.eq_ignore_ascii_case(&f.environment)) {
+            continue;
+        }
+        if let Some(missing) = &f.missing_solution {
+            writeln!(
+                err,
+                "connref: skipped `{}`: it is in the folder of solution `{missing}`, which is not in the tree (CR411)",
+                f.path
+            )?;
+        } else {
             writeln!(
                 err,
                 "connref: skipped `{}`: it cannot be tied to one solution (CR410); add a [[settings.map]] table",
@@ -350,7 +359,7 @@ fn new_path(snapshot: &Snapshot, s: &Solution, files: &[&SettingsFile], env: &st
                 _ => continue,
             }
         };
-        if environment_of(&candidate).eq_ignore_ascii_case(env) {
+        if environment_of(&candidate, &known_names(&snapshot.solutions)).is_some_and(|e| e.eq_ignore_ascii_case(env)) {
             return candidate;
         }
     }

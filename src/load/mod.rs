@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::config::Config;
-use crate::discover::{self, RootFiles};
+use crate::discover::{self, FlowFiles, Layout, ManifestFiles, MetaKind, RootFiles};
 use crate::finding::{Finding, Loc};
-use crate::model::{BotLink, CanvasApp, EnvVar, Flow, Snapshot, Solution};
+use crate::model::{BotLink, CanvasApp, EnvVar, Flow, FlowMeta, Reference, Snapshot, Solution};
 use crate::parse::{self, ParseError};
 use crate::rules::registry;
 use crate::text::{self, SourceFile};
@@ -64,11 +64,12 @@ fn parse_failure(file: &SourceFile, e: ParseError) -> Finding {
     cr900(file.loc(e.offset, 1), e.message)
 }
 
-/// One unit of parsing work; jobs run on all cores.
+/// One unit of parsing work; jobs run on all cores. The root's layout picks the parser.
 enum Job<'a> {
-    Manifest(usize, &'a str),
-    Customizations(usize, &'a str),
-    Flow(usize, &'a str, Option<&'a str>),
+    Manifest(usize, Layout, &'a ManifestFiles),
+    Definitions(usize, Layout, &'a str),
+    Publisher(usize, &'a str),
+    Flow(usize, &'a RootFiles, &'a FlowFiles),
     EnvVar(usize, &'a str),
     App(usize, &'a str),
     Bot(usize, &'a str),
@@ -77,15 +78,22 @@ enum Job<'a> {
 impl Job<'_> {
     fn paths(&self) -> Vec<&str> {
         match *self {
-            Job::Flow(_, json, data) => std::iter::once(json).chain(data).collect(),
-            Job::Manifest(_, p) | Job::Customizations(_, p) | Job::EnvVar(_, p) | Job::App(_, p) | Job::Bot(_, p) => vec![p],
+            Job::Manifest(_, _, m) => std::iter::once(m.manifest.as_str())
+                .chain(m.components.as_deref())
+                .chain(m.missing.as_deref())
+                .collect(),
+            Job::Flow(_, _, f) => f.json.as_deref().into_iter().chain(f.meta.as_deref()).collect(),
+            Job::Definitions(_, _, p) | Job::Publisher(_, p) | Job::EnvVar(_, p) | Job::App(_, p) | Job::Bot(_, p) => vec![p],
         }
     }
 }
 
 enum Parsed {
-    Manifest(usize, Option<parse::solution::Manifest>),
-    Customizations(usize, parse::customizations::Customizations),
+    /// A manifest (`None`: a look-alike) and, in the YAML layout, the component paths that
+    /// belong to it (`None`: the solution does not say, so everything in its root does).
+    Manifest(usize, Option<parse::solution::Manifest>, Option<Vec<String>>),
+    Definitions(usize, parse::customizations::Customizations),
+    Publisher(usize, parse::yaml_layout::Publisher),
     Flow(usize, Arc<Flow>),
     EnvVar(usize, crate::model::EnvVar),
     App(usize, crate::model::CanvasApp),
@@ -104,6 +112,9 @@ pub fn snapshot(source: &dyn Source, scope: Option<&str>, config: &Config) -> Sn
     snapshot_with(source, scope, config, None)
 }
 
+/// A flow's metadata kept in customizations.xml: `JsonFileName`, workflow id, metadata.
+type InlineFlowMeta = (String, Option<String>, FlowMeta);
+
 /// Parsed pieces of another snapshot of the same repository, reused for every file that did
 /// not change between the two trees. Comparing a base with a head then reads and parses only
 /// the changed blobs at the base (plus each root's two small XML files).
@@ -113,9 +124,12 @@ pub struct Reuse<'a> {
     env_vars: HashMap<&'a str, &'a EnvVar>,
     apps: HashMap<&'a str, &'a CanvasApp>,
     bots: HashMap<&'a str, Vec<&'a BotLink>>,
-    /// Solutions by the path of their Solution.xml and of their Customizations.xml.
+    /// Solutions by the path of their Solution.xml and of their Customizations.xml (with the
+    /// flows' metadata a zip keeps there).
     manifests: HashMap<&'a str, &'a Solution>,
-    customizations: HashMap<&'a str, &'a Solution>,
+    customizations: HashMap<&'a str, (&'a Solution, Vec<InlineFlowMeta>)>,
+    /// References of the YAML layout by their `connectionreference.yml`.
+    references: HashMap<&'a str, &'a Reference>,
 }
 
 impl<'a> Reuse<'a> {
@@ -129,10 +143,25 @@ impl<'a> Reuse<'a> {
             bots: HashMap::new(),
             manifests: HashMap::new(),
             customizations: HashMap::new(),
+            references: HashMap::new(),
         };
         for s in &other.solutions {
-            r.manifests.insert(&s.unique_name_loc.path, s);
-            r.customizations.insert(&s.references_loc.path, s);
+            if s.references_loc.path.ends_with(".xml") {
+                r.manifests.insert(&s.unique_name_loc.path, s);
+                // Inline flow metadata comes back with the file it is in.
+                let inline = s
+                    .flows
+                    .iter()
+                    .filter_map(|f| {
+                        let m = f.meta.as_ref().filter(|m| m.path == s.references_loc.path)?;
+                        let rel = f.path.strip_prefix(s.root.as_str()).unwrap_or(&f.path);
+                        Some((format!("/{}", rel.trim_start_matches('/')), Some(f.id.clone()), m.clone()))
+                    })
+                    .collect();
+                r.customizations.insert(&s.references_loc.path, (s, inline));
+            } else {
+                r.references.extend(s.references.iter().map(|x| (&*x.loc.path, x)));
+            }
             r.flows.extend(s.flows.iter().map(|f| (&*f.path, f)));
             r.env_vars.extend(s.env_vars.iter().map(|v| (&*v.loc.path, v)));
             r.apps.extend(s.apps.iter().map(|a| (&*a.path, a)));
@@ -147,40 +176,38 @@ impl<'a> Reuse<'a> {
         !self.changed.contains(path)
     }
 
+    fn flow(&self, files: &FlowFiles) -> Option<&'a Arc<Flow>> {
+        let json = files.json.as_deref()?;
+        let f = self.flows.get(json)?;
+        let meta_path = f.meta.as_ref().map(|m| &*m.path);
+        (self.same(json) && files.meta.as_deref().is_none_or(|d| self.same(d)) && meta_path == files.meta.as_deref()).then_some(*f)
+    }
+
     /// Whether `piece` would answer for `job` (without cloning anything).
     fn covers(&self, job: &Job<'_>) -> bool {
         match *job {
-            Job::Flow(_, json, data) => self
-                .flows
-                .get(json)
-                .is_some_and(|f| self.same(json) && data.is_none_or(|d| self.same(d)) && f.meta.as_ref().map(|m| &*m.path) == data),
+            Job::Flow(_, _, files) => self.flow(files).is_some(),
             Job::EnvVar(_, p) => self.same(p) && self.env_vars.contains_key(p),
             Job::App(_, p) => self.same(p) && self.apps.contains_key(p),
             Job::Bot(_, p) => self.same(p) && self.bots.contains_key(p),
-            Job::Manifest(_, p) => self.same(p) && self.manifests.contains_key(p),
-            Job::Customizations(_, p) => self.same(p) && self.customizations.contains_key(p),
+            Job::Manifest(_, Layout::Xml | Layout::Zip, m) => self.same(&m.manifest) && self.manifests.contains_key(m.manifest.as_str()),
+            Job::Definitions(_, Layout::Xml | Layout::Zip, p) => self.same(p) && self.customizations.contains_key(p),
+            Job::Definitions(_, Layout::Yaml, p) => self.same(p) && self.references.contains_key(p),
+            // Small files, and shared by the solutions of a root: always read.
+            Job::Manifest(_, Layout::Yaml, _) | Job::Publisher(..) => false,
         }
     }
 
     fn piece(&self, job: &Job<'_>) -> Option<Parsed> {
+        if !self.covers(job) {
+            return None;
+        }
         match *job {
-            Job::Flow(i, json, data) => {
-                let f = self.flows.get(json)?;
-                let meta_path = f.meta.as_ref().map(|m| &*m.path);
-                (self.same(json) && data.is_none_or(|d| self.same(d)) && meta_path == data).then(|| Parsed::Flow(i, Arc::clone(f)))
-            }
-            Job::EnvVar(i, p) => self
-                .env_vars
-                .get(p)
-                .filter(|_| self.same(p))
-                .map(|v| Parsed::EnvVar(i, (*v).clone())),
-            Job::App(i, p) => self.apps.get(p).filter(|_| self.same(p)).map(|a| Parsed::App(i, (*a).clone())),
-            Job::Bot(i, p) => self
-                .bots
-                .get(p)
-                .filter(|_| self.same(p))
-                .map(|b| Parsed::Bot(i, b.iter().map(|l| (*l).clone()).collect())),
-            Job::Manifest(i, p) => self.manifests.get(p).filter(|_| self.same(p)).map(|s| {
+            Job::Flow(i, _, files) => self.flow(files).map(|f| Parsed::Flow(i, Arc::clone(f))),
+            Job::EnvVar(i, p) => self.env_vars.get(p).map(|v| Parsed::EnvVar(i, (*v).clone())),
+            Job::App(i, p) => self.apps.get(p).map(|a| Parsed::App(i, (*a).clone())),
+            Job::Bot(i, p) => self.bots.get(p).map(|b| Parsed::Bot(i, b.iter().map(|l| (*l).clone()).collect())),
+            Job::Manifest(i, _, m) => self.manifests.get(m.manifest.as_str()).map(|s| {
                 Parsed::Manifest(
                     i,
                     Some(parse::solution::Manifest {
@@ -193,17 +220,30 @@ impl<'a> Reuse<'a> {
                         prefix_loc: s.prefix_loc.clone(),
                         missing_references: s.missing_references.clone(),
                     }),
+                    None,
                 )
             }),
-            Job::Customizations(i, p) => self.customizations.get(p).filter(|_| self.same(p)).map(|s| {
-                Parsed::Customizations(
+            Job::Definitions(i, Layout::Yaml, p) => self.references.get(p).map(|r| {
+                Parsed::Definitions(
+                    i,
+                    parse::customizations::Customizations {
+                        references: vec![(*r).clone()],
+                        references_loc: Loc::file(p),
+                        workflows: Vec::new(),
+                    },
+                )
+            }),
+            Job::Definitions(i, _, p) => self.customizations.get(p).map(|(s, workflows)| {
+                Parsed::Definitions(
                     i,
                     parse::customizations::Customizations {
                         references: s.references.clone(),
                         references_loc: s.references_loc.clone(),
+                        workflows: workflows.clone(),
                     },
                 )
             }),
+            Job::Publisher(..) => None,
         }
     }
 }
@@ -219,8 +259,8 @@ pub fn snapshot_with(source: &dyn Source, scope: Option<&str>, config: &Config, 
             .collect(),
         _ => source.files().to_vec(),
     };
-    let layout = discover::layout(&files, &config.exclude_set);
-    let jobs = jobs(&layout.roots);
+    let found = discover::discover(&files, &config.exclude_set);
+    let jobs = jobs(&found.roots);
     let wanted: Vec<&str> = jobs
         .iter()
         .filter(|j| reuse.is_none_or(|r| !r.covers(j)))
@@ -228,27 +268,32 @@ pub fn snapshot_with(source: &dyn Source, scope: Option<&str>, config: &Config, 
         .collect();
     source.prefetch(&wanted);
     let out = run_jobs(source, &jobs, reuse);
-    let mut snapshot = assemble(source.label(), &layout.roots, out, source.listing_problems());
-    let kept: Vec<String> = files
-        .into_iter()
-        .filter(|f| !config.exclude_set.is_match(f.as_str()) && !f.split('/').any(|seg| discover::SKIPPED_DIRS.contains(&seg)))
-        .collect();
-    let found = settings::discover(source, &kept, &layout.other_json, &snapshot.solutions, config);
-    snapshot.settings = found.files;
-    snapshot.problems.extend(found.problems);
+    let mut snapshot = assemble(source.label(), &found.roots, out, source.listing_problems());
+    let kept: Vec<String> = files.into_iter().filter(|f| discover::kept(f, &config.exclude_set)).collect();
+    let settings = settings::discover(source, &kept, &found.other_json, &snapshot.solutions, config);
+    snapshot.settings = settings.files;
+    snapshot.problems.extend(settings.problems);
     snapshot.problems.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    snapshot.sources.extend(found.sources.into_iter().map(|f| (f.path.clone(), f)));
+    snapshot.sources.extend(settings.sources.into_iter().map(|f| (f.path.clone(), f)));
     snapshot
 }
 
-/// Reads and parses one flow (its `.json` and optional `.json.data.xml`).
-pub fn load_flow(source: &dyn Source, json: &str, data: Option<&str>) -> Result<Arc<Flow>, Vec<Finding>> {
+/// Reads and parses one flow (its JSON and optional metadata file).
+pub fn load_flow(source: &dyn Source, json: &str, meta: Option<&str>) -> Result<Arc<Flow>, Vec<Finding>> {
     let mut out = Output {
         parsed: Vec::new(),
         problems: Vec::new(),
         sources: Vec::new(),
     };
-    run_job(source, &Job::Flow(0, json, data), &mut out);
+    let root = RootFiles::bare(meta.map_or(Layout::Xml, |m| match MetaKind::of(m) {
+        MetaKind::WorkflowYml => Layout::Yaml,
+        MetaKind::DataXml => Layout::Xml,
+    }));
+    let files = FlowFiles {
+        json: Some(json.to_owned()),
+        meta: meta.map(str::to_owned),
+    };
+    run_job(source, &Job::Flow(0, &root, &files), &mut out);
     match out.parsed.pop() {
         Some(Parsed::Flow(_, f)) if out.problems.is_empty() => Ok(f),
         _ => Err(out.problems),
@@ -258,9 +303,10 @@ pub fn load_flow(source: &dyn Source, json: &str, data: Option<&str>) -> Result<
 fn jobs(roots: &[RootFiles]) -> Vec<Job<'_>> {
     let mut jobs = Vec::new();
     for (i, r) in roots.iter().enumerate() {
-        jobs.push(Job::Manifest(i, &r.solution_xml));
-        jobs.push(Job::Customizations(i, &r.customizations_xml));
-        jobs.extend(r.flows.iter().map(|(j, d)| Job::Flow(i, j, d.as_deref())));
+        jobs.extend(r.manifests.iter().map(|m| Job::Manifest(i, r.layout, m)));
+        jobs.extend(r.definitions.iter().map(|p| Job::Definitions(i, r.layout, p)));
+        jobs.extend(r.publishers.iter().map(|p| Job::Publisher(i, p)));
+        jobs.extend(r.flows.iter().map(|f| Job::Flow(i, r, f)));
         jobs.extend(r.env_vars.iter().map(|p| Job::EnvVar(i, p)));
         jobs.extend(r.apps.iter().map(|p| Job::App(i, p)));
         jobs.extend(r.bot_sets.iter().map(|p| Job::Bot(i, p)));
@@ -304,6 +350,20 @@ fn run_jobs(source: &dyn Source, jobs: &[Job<'_>], reuse: Option<&Reuse<'_>>) ->
     out.into_inner().unwrap_or_else(|e| e.into_inner())
 }
 
+/// `JsonFileName` (`/modernflows/<guid>/<Name>-<GUID>.json`) as a repository path, or why it
+/// cannot be one.
+fn json_file_path(root: &str, written: &str) -> Result<String, String> {
+    let rel = written.trim().replace('\\', "/");
+    let rel = rel.trim_start_matches('/');
+    if rel.is_empty() || rel.contains(':') || rel.split('/').any(|seg| seg == ".." || seg == ".") {
+        return Err(format!(
+            "`JsonFileName` `{}` points outside the solution root: it must name a file below it, such as `/modernflows/<guid>/<Name>-<GUID>.json`",
+            written.trim()
+        ));
+    }
+    Ok(discover::join(root, rel))
+}
+
 fn run_job(source: &dyn Source, job: &Job<'_>, out: &mut Output) {
     let mut read = |path: &str| match read_source(source, path) {
         Ok(f) => {
@@ -317,35 +377,125 @@ fn run_job(source: &dyn Source, job: &Job<'_>, out: &mut Output) {
     };
     let mut outcome: Vec<Result<Parsed, Finding>> = Vec::new();
     match *job {
-        Job::Manifest(i, p) => {
-            if let Some(f) = read(p) {
+        Job::Manifest(i, Layout::Xml | Layout::Zip, m) => {
+            if let Some(f) = read(&m.manifest) {
                 outcome.push(
                     parse::solution::parse(&f)
-                        .map(|m| Parsed::Manifest(i, m))
+                        .map(|m| Parsed::Manifest(i, m, None))
                         .map_err(|e| parse_failure(&f, e)),
                 );
             }
         }
-        Job::Customizations(i, p) => {
+        Job::Manifest(i, Layout::Yaml, m) => {
+            let components = m.components.as_deref().and_then(&mut read);
+            let missing = m.missing.as_deref().and_then(&mut read);
+            if let Some(f) = read(&m.manifest) {
+                let listed = match &components {
+                    Some(c) => match parse::yaml_layout::components(c) {
+                        Ok(list) => Some(list),
+                        Err(e) => {
+                            outcome.push(Err(parse_failure(c, e)));
+                            // The solution still counts; it owns nothing it does not list.
+                            Some(Vec::new())
+                        }
+                    },
+                    None => None,
+                };
+                let parsed = match &missing {
+                    Some(mf) => parse::yaml_layout::manifest(&f, Some(mf)).map_err(|e| {
+                        // The error is in whichever file it was raised for: try the manifest alone.
+                        match parse::yaml_layout::manifest(&f, None) {
+                            Ok(_) => parse_failure(mf, e),
+                            Err(e) => parse_failure(&f, e),
+                        }
+                    }),
+                    None => parse::yaml_layout::manifest(&f, None).map_err(|e| parse_failure(&f, e)),
+                };
+                outcome.push(parsed.map(|m| Parsed::Manifest(i, m, listed)));
+            }
+        }
+        Job::Definitions(i, Layout::Xml | Layout::Zip, p) => {
             if let Some(f) = read(p) {
                 outcome.push(
                     parse::customizations::parse(&f)
-                        .map(|c| Parsed::Customizations(i, c))
+                        .map(|c| Parsed::Definitions(i, c))
                         .map_err(|e| parse_failure(&f, e)),
                 );
             }
         }
-        Job::Flow(i, json, data) => {
-            let meta = data.and_then(&mut read).and_then(|f| match parse::flow::parse_meta(&f) {
-                Ok(m) => Some(m),
-                Err(e) => {
-                    outcome.push(Err(parse_failure(&f, e)));
-                    None
+        Job::Definitions(i, Layout::Yaml, p) => {
+            if let Some(f) = read(p) {
+                outcome.push(
+                    parse::yaml_layout::reference(&f)
+                        .map(|r| {
+                            Parsed::Definitions(
+                                i,
+                                parse::customizations::Customizations {
+                                    references: vec![r],
+                                    references_loc: Loc::file(p),
+                                    workflows: Vec::new(),
+                                },
+                            )
+                        })
+                        .map_err(|e| parse_failure(&f, e)),
+                );
+            }
+        }
+        Job::Publisher(i, p) => {
+            if let Some(f) = read(p) {
+                outcome.push(
+                    parse::yaml_layout::publisher(&f)
+                        .map(|x| Parsed::Publisher(i, x))
+                        .map_err(|e| parse_failure(&f, e)),
+                );
+            }
+        }
+        Job::Flow(i, root, files) => {
+            let meta_file = MetaKind::file_name(root.layout);
+            let meta = files.meta.as_deref().and_then(&mut read).and_then(|f| {
+                let parsed = match MetaKind::of(&f.path) {
+                    MetaKind::DataXml => parse::flow::parse_meta(&f),
+                    MetaKind::WorkflowYml => parse::yaml_layout::workflow(&f).map(|w| {
+                        // The JSON that workflow.yml names must be the one beside it.
+                        if let Some((written, loc)) = &w.json_file {
+                            match json_file_path(&root.root, written) {
+                                Err(msg) => outcome.push(Err(cr900(loc.clone(), msg))),
+                                Ok(named) => match &files.json {
+                                    Some(json) if !json.eq_ignore_ascii_case(&named) => outcome.push(Err(cr900(
+                                        loc.clone(),
+                                        format!(
+                                            "`JsonFileName` names `{named}`, but the flow's folder holds `{json}`: connref checked `{json}`"
+                                        ),
+                                    ))),
+                                    Some(_) => {}
+                                    None => outcome.push(Err(cr900(
+                                        loc.clone(),
+                                        format!(
+                                            "the flow's JSON `{named}` is missing: the flow cannot be checked; export the solution again"
+                                        ),
+                                    ))),
+                                },
+                            }
+                        } else if files.json.is_none() {
+                            outcome.push(Err(cr900(
+                                Loc::file(&f.path),
+                                "workflow.yml names no `JsonFileName` and its folder holds no flow JSON: the flow cannot be checked",
+                            )));
+                        }
+                        (w.id, w.meta)
+                    }),
+                };
+                match parsed {
+                    Ok(m) => Some(m),
+                    Err(e) => {
+                        outcome.push(Err(parse_failure(&f, e)));
+                        None
+                    }
                 }
             });
-            if let Some(f) = read(json) {
+            if let Some(f) = files.json.as_deref().and_then(&mut read) {
                 match parse::flow::parse_body(&f) {
-                    Ok(body) => outcome.push(Ok(Parsed::Flow(i, Arc::new(flow(&f, body, meta))))),
+                    Ok(body) => outcome.push(Ok(Parsed::Flow(i, Arc::new(flow(&f, body, meta, meta_file))))),
                     Err(e) => outcome.push(Err(parse_failure(&f, e))),
                 }
             }
@@ -370,7 +520,12 @@ fn run_job(source: &dyn Source, job: &Job<'_>, out: &mut Output) {
         }
         Job::Bot(i, p) => {
             if let Some(f) = read(p) {
-                outcome.push(parse::bot::parse(&f).map(|b| Parsed::Bot(i, b)).map_err(|e| parse_failure(&f, e)));
+                let links = if MetaKind::of(p) == MetaKind::WorkflowYml {
+                    parse::yaml_layout::bot_links(&f)
+                } else {
+                    parse::bot::parse(&f)
+                };
+                outcome.push(links.map(|b| Parsed::Bot(i, b)).map_err(|e| parse_failure(&f, e)));
             }
         }
     }
@@ -382,7 +537,7 @@ fn run_job(source: &dyn Source, job: &Job<'_>, out: &mut Output) {
     }
 }
 
-fn flow(file: &SourceFile, body: parse::flow::FlowBody, meta: Option<(Option<String>, crate::model::FlowMeta)>) -> Flow {
+fn flow(file: &SourceFile, body: parse::flow::FlowBody, meta: Option<(Option<String>, FlowMeta)>, meta_file: &'static str) -> Flow {
     let file_name = file.path.rsplit('/').next().unwrap_or(&file.path);
     let from_name = parse::flow::split_file_name(file_name);
     let (meta_id, meta) = match meta {
@@ -404,6 +559,7 @@ fn flow(file: &SourceFile, body: parse::flow::FlowBody, meta: Option<(Option<Str
         path: file.path.clone(),
         name,
         meta,
+        meta_file,
         entries: body.entries,
         hosts: body.hosts,
         child_flows: body.child_flows,
@@ -411,60 +567,121 @@ fn flow(file: &SourceFile, body: parse::flow::FlowBody, meta: Option<(Option<Str
     }
 }
 
+/// The component path (`connectionreferences/<name>`, `modernflows/<guid>`) a file of a YAML
+/// root belongs to, in lower case: its first two segments below the root.
+fn component_of(root: &str, path: &str) -> String {
+    let rel = if root.is_empty() {
+        path
+    } else {
+        path.strip_prefix(root).unwrap_or(path).trim_start_matches('/')
+    };
+    let mut segs = rel.split('/');
+    let first = segs.next().unwrap_or_default();
+    let second = segs.next().unwrap_or_default();
+    format!("{first}/{second}").to_ascii_lowercase()
+}
+
+/// Everything parsed for one root.
+#[derive(Default)]
+struct RootParts {
+    manifests: Vec<(parse::solution::Manifest, Option<Vec<String>>)>,
+    definitions: Vec<parse::customizations::Customizations>,
+    publishers: Vec<parse::yaml_layout::Publisher>,
+    flows: Vec<Arc<Flow>>,
+    env_vars: Vec<EnvVar>,
+    apps: Vec<CanvasApp>,
+    bots: Vec<BotLink>,
+}
+
 fn assemble(label: String, roots: &[RootFiles], out: Output, mut problems: Vec<Finding>) -> Snapshot {
-    let mut manifests: BTreeMap<usize, parse::solution::Manifest> = BTreeMap::new();
-    let mut customs: BTreeMap<usize, parse::customizations::Customizations> = BTreeMap::new();
-    let mut parts: BTreeMap<usize, Vec<Parsed>> = BTreeMap::new();
+    let mut parts: BTreeMap<usize, RootParts> = BTreeMap::new();
     for p in out.parsed {
         match p {
-            Parsed::Manifest(i, Some(m)) => {
-                manifests.insert(i, m);
-            }
-            Parsed::Manifest(_, None) => {}
-            Parsed::Customizations(i, c) => {
-                customs.insert(i, c);
-            }
-            Parsed::Flow(i, _) | Parsed::EnvVar(i, _) | Parsed::App(i, _) | Parsed::Bot(i, _) => parts.entry(i).or_default().push(p),
+            Parsed::Manifest(i, Some(m), listed) => parts.entry(i).or_default().manifests.push((m, listed)),
+            Parsed::Manifest(_, None, _) => {}
+            Parsed::Definitions(i, c) => parts.entry(i).or_default().definitions.push(c),
+            Parsed::Publisher(i, x) => parts.entry(i).or_default().publishers.push(x),
+            Parsed::Flow(i, f) => parts.entry(i).or_default().flows.push(f),
+            Parsed::EnvVar(i, v) => parts.entry(i).or_default().env_vars.push(v),
+            Parsed::App(i, a) => parts.entry(i).or_default().apps.push(a),
+            Parsed::Bot(i, b) => parts.entry(i).or_default().bots.extend(b),
         }
     }
     let mut solutions = Vec::new();
     for (i, r) in roots.iter().enumerate() {
         // A root whose manifest failed to parse has a CR900 already; one whose manifest is
-        // well-formed but not a solution is a decoy and is not a solution at all.
-        let Some(m) = manifests.remove(&i) else { continue };
-        let custom = customs.remove(&i);
-        let mut s = Solution {
-            root: r.root.clone(),
-            unique_name: m.unique_name,
-            unique_name_loc: m.unique_name_loc,
-            version: m.version,
-            managed: m.managed,
-            publisher: m.publisher,
-            prefix: m.prefix,
-            prefix_loc: m.prefix_loc,
-            missing_references: m.missing_references,
-            references_loc: custom
-                .as_ref()
-                .map_or_else(|| Loc::file(&r.customizations_xml), |c| c.references_loc.clone()),
-            references: custom.map(|c| c.references).unwrap_or_default(),
-            flows: Vec::new(),
-            env_vars: Vec::new(),
-            apps: Vec::new(),
-            bot_links: Vec::new(),
+        // well-formed but not a solution is a look-alike and is not a solution at all.
+        let Some(mut p) = parts.remove(&i) else { continue };
+        p.manifests.sort_by(|a, b| a.0.unique_name_loc.path.cmp(&b.0.unique_name_loc.path));
+        let mut references: Vec<Reference> = p.definitions.iter().flat_map(|c| c.references.iter().cloned()).collect();
+        references.sort_by(|a, b| (&a.loc.path, a.loc.offset).cmp(&(&b.loc.path, b.loc.offset)));
+        // Flow metadata kept inline in customizations.xml: a solution zip has no other. (An
+        // unpacked root keeps it in `.json.data.xml`; a copy inline there is not what packs.)
+        let inline: Vec<&InlineFlowMeta> = match r.layout {
+            Layout::Zip => p.definitions.iter().flat_map(|c| c.workflows.iter()).collect(),
+            Layout::Xml | Layout::Yaml => Vec::new(),
         };
-        for p in parts.remove(&i).unwrap_or_default() {
-            match p {
-                Parsed::Flow(_, f) => s.flows.push(f),
-                Parsed::EnvVar(_, v) => s.env_vars.push(v),
-                Parsed::App(_, a) => s.apps.push(a),
-                Parsed::Bot(_, b) => s.bot_links.extend(b),
-                Parsed::Manifest(..) | Parsed::Customizations(..) => {}
+        let mut flows = p.flows;
+        if !inline.is_empty() {
+            for f in flows.iter_mut().filter(|f| f.meta.is_none()) {
+                let found = inline.iter().find(|(json, id, _)| {
+                    f.path.to_ascii_lowercase().ends_with(&json.to_ascii_lowercase()) || id.as_deref() == Some(f.id.as_str())
+                });
+                if let Some((_, _, m)) = found {
+                    Arc::make_mut(f).meta = Some(m.clone());
+                }
             }
         }
-        s.flows.sort_by(|a, b| a.path.cmp(&b.path));
-        s.env_vars.sort_by(|a, b| a.loc.path.cmp(&b.loc.path));
-        s.apps.sort_by(|a, b| a.path.cmp(&b.path));
-        solutions.push(s);
+        flows.sort_by(|a, b| a.path.cmp(&b.path));
+        p.env_vars.sort_by(|a, b| a.loc.path.cmp(&b.loc.path));
+        p.apps.sort_by(|a, b| a.path.cmp(&b.path));
+        let references_loc = p
+            .definitions
+            .iter()
+            .find(|c| c.references_loc.path.ends_with(".xml"))
+            .map(|c| c.references_loc.clone())
+            .or_else(|| r.definitions.first().filter(|d| d.ends_with(".xml")).map(|d| Loc::file(d)))
+            .unwrap_or_else(|| Loc::file(&discover::join(&r.root, "connectionreferences")));
+        for (m, listed) in p.manifests {
+            let owns = |path: &str, id: Option<&str>| {
+                listed.as_ref().is_none_or(|list| {
+                    let c = component_of(&r.root, path);
+                    list.iter()
+                        .any(|l| *l == c || id.is_some_and(|id| l.strip_prefix("modernflows/") == Some(id)))
+                })
+            };
+            let (prefix, prefix_loc) = match (m.prefix, m.prefix_loc) {
+                (Some(x), loc) => (Some(x), loc),
+                (None, _) => {
+                    let publisher = p
+                        .publishers
+                        .iter()
+                        .find(|x| m.publisher.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&x.unique_name)));
+                    let publisher = publisher.or(if p.publishers.len() == 1 { p.publishers.first() } else { None });
+                    match publisher.and_then(|x| x.prefix.clone()) {
+                        Some((x, loc)) => (Some(x), Some(loc)),
+                        None => (None, None),
+                    }
+                }
+            };
+            solutions.push(Solution {
+                root: r.root.clone(),
+                unique_name: m.unique_name,
+                unique_name_loc: m.unique_name_loc,
+                version: m.version,
+                managed: m.managed,
+                publisher: m.publisher,
+                prefix,
+                prefix_loc,
+                missing_references: m.missing_references,
+                references_loc: references_loc.clone(),
+                references: references.iter().filter(|x| owns(&x.loc.path, None)).cloned().collect(),
+                flows: flows.iter().filter(|f| owns(&f.path, Some(&f.id))).cloned().collect(),
+                env_vars: p.env_vars.iter().filter(|v| owns(&v.loc.path, None)).cloned().collect(),
+                apps: p.apps.iter().filter(|a| owns(&a.path, None)).cloned().collect(),
+                bot_links: p.bots.clone(),
+            });
+        }
     }
     problems.extend(out.problems);
     problems.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -475,5 +692,6 @@ fn assemble(label: String, roots: &[RootFiles], out: Output, mut problems: Vec<F
         settings: Vec::new(),
         problems,
         sources,
+        roots: roots.iter().map(|r| r.root.clone()).collect(),
     }
 }

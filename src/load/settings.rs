@@ -34,7 +34,17 @@ pub fn cr409(loc: Loc, message: impl Into<String>) -> Finding {
 }
 
 /// Words that name the kind of file, not its environment.
-const GENERIC_WORDS: &[&str] = &["deploymentsettings", "deployment", "deploy", "settings", "setting", "config", "pac"];
+const GENERIC_WORDS: &[&str] = &[
+    "deploymentsettings",
+    "deploymentconfig",
+    "deployment",
+    "deploy",
+    "settings",
+    "setting",
+    "config",
+    "configuration",
+    "pac",
+];
 
 /// Folder names that hold settings files but are no environment.
 const GENERIC_FOLDERS: &[&str] = &[
@@ -93,30 +103,77 @@ fn may_hold_settings_keys(bytes: &[u8]) -> bool {
     has(b"\"connectionreferences\"") || has(b"\"environmentvariables\"")
 }
 
-/// The environment a file deploys to, from its path: the file-name stem without words such as
-/// `deploymentSettings` or `settings` (`deploymentSettings.prod.json`, `settings-prod.json` and
-/// `prod.json` are `prod`); when nothing is left, the folder name (`config/Prod/
-/// deploymentSettings.json` is `Prod`); when the folder is `config` or the like, `default`.
-pub fn environment_of(path: &str) -> String {
+/// Camel-case parts of a word as byte ranges: `deploymentConfig` → `deployment`, `Config`.
+fn camel_parts(word: &str) -> Vec<(usize, usize)> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut prev: Option<char> = None;
+    for (i, c) in word.char_indices() {
+        if c.is_uppercase() && prev.is_some_and(|p| p.is_lowercase() || p.is_ascii_digit()) {
+            parts.push((start, i));
+            start = i;
+        }
+        prev = Some(c);
+    }
+    parts.push((start, word.len()));
+    parts
+}
+
+/// A piece of a GUID or a hash in a file name (`0b3a2f1e`), which names no environment.
+fn is_hex_id(word: &str) -> bool {
+    word.len() >= 4 && word.bytes().all(|b| b.is_ascii_hexdigit()) && word.bytes().any(|b| b.is_ascii_digit())
+}
+
+/// The environment a file deploys to, from its path, as it is spelled there: the file-name
+/// stem without words such as `deploymentSettings` or `config` (camel case is split first, so
+/// `deploymentConfig` is all generic), without GUIDs and without `known` names (publisher
+/// prefixes and solution names): `deploymentSettings.prod.json`, `settings-prod.json`,
+/// `prod.json` and `contoso_prod.<guid>.json` are `prod`. When nothing is left, the folder
+/// name (`config/Prod/deploymentSettings.json` is `Prod`); when the folder is `config` or the
+/// like, `None`.
+pub fn environment_of(path: &str, known: &[&str]) -> Option<String> {
     let name = file_name(path);
     let stem = name
         .len()
         .checked_sub(5)
         .filter(|&n| name.get(n..).is_some_and(|ext| ext.eq_ignore_ascii_case(".json")))
         .map_or(name, |n| &name[..n]);
-    let words: Vec<&str> = stem
-        .split(['.', '-', '_', ' '])
-        .filter(|w| !w.is_empty() && !GENERIC_WORDS.contains(&w.to_ascii_lowercase().as_str()))
-        .collect();
-    if !words.is_empty() {
-        return words.join("-");
+    let mut kept: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    for word in stem.split(['.', '-', '_', ' ']) {
+        let at = start;
+        start += word.len() + 1;
+        if word.is_empty() || is_hex_id(word) || known.iter().any(|k| k.eq_ignore_ascii_case(word)) {
+            continue;
+        }
+        let parts: Vec<(usize, usize)> = camel_parts(word)
+            .into_iter()
+            .filter(|&(a, b)| !GENERIC_WORDS.contains(&word[a..b].to_ascii_lowercase().as_str()))
+            .collect();
+        if let (Some(first), Some(last)) = (parts.first(), parts.last()) {
+            kept.push((at + first.0, at + last.1));
+        }
+    }
+    if let (Some(first), Some(last)) = (kept.first(), kept.last()) {
+        return Some(stem[first.0..last.1].to_owned());
     }
     let mut segs: Vec<&str> = path.split('/').collect();
     segs.pop();
-    match segs.last() {
-        Some(folder) if !GENERIC_FOLDERS.contains(&folder.to_ascii_lowercase().as_str()) => (*folder).to_owned(),
-        _ => "default".to_owned(),
+    segs.last()
+        .filter(|folder| !GENERIC_FOLDERS.contains(&folder.to_ascii_lowercase().as_str()))
+        .map(|folder| (*folder).to_owned())
+}
+
+/// Publisher prefixes and UniqueNames: words of a settings file name that name no environment.
+pub fn known_names(solutions: &[Solution]) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for s in solutions {
+        out.push(&s.unique_name);
+        if let Some(p) = s.prefix.as_deref() {
+            out.push(p.trim_end_matches('_'));
+        }
     }
+    out
 }
 
 /// The folder that holds a solution's source and its pipeline files: the root without a
@@ -151,10 +208,45 @@ fn names<'a>(it: impl Iterator<Item = &'a Solution>) -> Vec<String> {
     out
 }
 
-/// Ties a file to its solution: the solution whose folder tree holds it, else the only solution,
-/// else the solutions that define the names it lists. Returns (solutions, candidates): when
-/// it stays ambiguous, no solution and the candidates.
-pub fn tie(file: &SettingsFile, solutions: &[Solution]) -> (Vec<String>, Vec<String>) {
+/// How a settings file is tied to the solutions of the tree.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Tie {
+    pub solutions: Vec<String>,
+    /// When it stays ambiguous: the solutions it could belong to.
+    pub candidates: Vec<String>,
+    /// The folder names a solution that is not in the tree.
+    pub missing: Option<String>,
+    /// The one root that holds the file, when that decides between twin roots.
+    pub root: Option<String>,
+}
+
+impl Tie {
+    fn to(solutions: Vec<String>) -> Self {
+        Tie {
+            solutions,
+            ..Tie::default()
+        }
+    }
+}
+
+/// The folder that a settings file's path names as its solution's: the one above a generic
+/// folder (`Old` in `Old/config/Prod/deploymentSettings.json`).
+fn solution_folder(path: &str) -> Option<&str> {
+    let segs: Vec<&str> = path.split('/').collect();
+    let dirs = &segs[..segs.len().saturating_sub(1)];
+    dirs.windows(2)
+        .rev()
+        .find(|w| {
+            GENERIC_FOLDERS.contains(&w[1].to_ascii_lowercase().as_str()) && !GENERIC_FOLDERS.contains(&w[0].to_ascii_lowercase().as_str())
+        })
+        .map(|w| w[0])
+}
+
+/// Ties a file to its solution, by folder first: the solution whose folder tree holds it, else
+/// the solution its folder names (`Billing/config/…` is `Billing`'s); a folder that names no
+/// solution of the tree means that solution is missing. Then the only solution, else the
+/// solutions that define the names it lists; when it stays ambiguous, the candidates.
+pub fn tie(file: &SettingsFile, solutions: &[Solution]) -> Tie {
     let defines = |s: &Solution| -> (usize, usize) {
         let refs = file.references.iter().map(|r| r.logical_name.as_str());
         let vars = file.variables.iter().flatten().map(|v| v.schema_name.as_str());
@@ -170,35 +262,84 @@ pub fn tie(file: &SettingsFile, solutions: &[Solution]) -> (Vec<String>, Vec<Str
         }
         (n, total)
     };
-    let by_names = |pool: Vec<&Solution>| -> (Vec<String>, Vec<String>) {
+    let by_names = |pool: Vec<&Solution>| -> Tie {
         let any: Vec<&Solution> = pool.iter().copied().filter(|s| defines(s).0 > 0).collect();
         let any_names = names(any.iter().copied());
         if any_names.len() == 1 {
-            return (any_names, Vec::new());
+            return Tie::to(any_names);
         }
         let all = names(any.iter().copied().filter(|s| {
             let (n, total) = defines(s);
             n == total
         }));
         if all.len() == 1 {
-            return (all, Vec::new());
+            return Tie::to(all);
         }
         let candidates = if any_names.is_empty() { names(pool.into_iter()) } else { any_names };
-        (Vec::new(), candidates)
+        Tie {
+            candidates,
+            ..Tie::default()
+        }
     };
     let path: &str = &file.path;
-    let holders: Vec<&Solution> = solutions.iter().filter(|s| holds(solution_home(&s.root), path)).collect();
-    if let Some(depth) = holders.iter().map(|s| solution_home(&s.root).len()).max() {
+    let held_by = |at_top: bool| -> Option<Tie> {
+        let holders: Vec<&Solution> = solutions
+            .iter()
+            .filter(|s| solution_home(&s.root).is_empty() == at_top && holds(solution_home(&s.root), path))
+            .collect();
+        let depth = holders.iter().map(|s| solution_home(&s.root).len()).max()?;
         let deepest: Vec<&Solution> = holders.into_iter().filter(|s| solution_home(&s.root).len() == depth).collect();
         let n = names(deepest.iter().copied());
-        if n.len() == 1 {
-            return (n, Vec::new());
+        Some(match (n.len(), deepest.as_slice()) {
+            (1, [one]) => Tie {
+                root: Some(one.root.clone()),
+                ..Tie::to(n)
+            },
+            (1, _) => Tie::to(n),
+            _ => by_names(deepest),
+        })
+    };
+    if let Some(tie) = held_by(false) {
+        return tie;
+    }
+    // A solution at the top of the repository holds every path, so the folder's name is the
+    // better evidence when it names one.
+    if let Some(folder) = solution_folder(path) {
+        let named = names(solutions.iter().filter(|s| {
+            s.unique_name.eq_ignore_ascii_case(folder)
+                || solution_home(&s.root)
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|h| h.eq_ignore_ascii_case(folder))
+        }));
+        if !named.is_empty() {
+            return if named.len() == 1 {
+                Tie::to(named)
+            } else {
+                by_names(solutions.iter().collect())
+            };
         }
-        return by_names(deepest);
+        // `Old/config/Prod/…` beside other solutions' folders: `Old` was removed. A folder
+        // that holds solution roots elsewhere (a `solutions/` parent) is not a solution's.
+        let parent = path.split('/').take_while(|s| *s != folder).collect::<Vec<_>>().join("/");
+        let folder_path = if parent.is_empty() {
+            folder.to_owned()
+        } else {
+            format!("{parent}/{folder}")
+        };
+        if !solutions.iter().any(|s| holds(&folder_path, &s.root) || s.root == folder_path) {
+            return Tie {
+                missing: Some(folder.to_owned()),
+                ..Tie::default()
+            };
+        }
+    }
+    if let Some(tie) = held_by(true) {
+        return tie;
     }
     let all = names(solutions.iter());
     if all.len() == 1 {
-        return (all, Vec::new());
+        return Tie::to(all);
     }
     by_names(solutions.iter().collect())
 }
@@ -215,6 +356,7 @@ pub fn discover(source: &dyn Source, files: &[String], other_json: &[String], so
         }
     }
     let mut out = Discovered::default();
+    let known = known_names(solutions);
     for (path, map) in candidates {
         if map.is_none() && is_custom_settings(path) {
             continue;
@@ -223,20 +365,26 @@ pub fn discover(source: &dyn Source, files: &[String], other_json: &[String], so
             file.mapped = map.is_some();
             file.environment = match map.and_then(|m| m.environment.clone()) {
                 Some(e) => e,
-                None => environment_of(path),
+                None => environment_of(path, &known).unwrap_or_else(|| {
+                    // The ALM Accelerator reads `config/deploymentSettings.json` as every
+                    // environment's fallback: that name is `default` by design. Any other
+                    // name that says nothing (`deploymentConfig.json`) is CR410.
+                    file.environment_unknown = !file_name(path).eq_ignore_ascii_case("deploymentSettings.json");
+                    "default".to_owned()
+                }),
             };
             match map.and_then(|m| m.solution.as_deref()) {
                 Some(name) => {
                     file.solutions = names(solutions.iter().filter(|s| s.unique_name.eq_ignore_ascii_case(name)));
                 }
-                None if file.invalid => {
-                    let (s, _) = tie(&file, solutions);
-                    file.solutions = s;
-                }
                 None => {
-                    let (s, c) = tie(&file, solutions);
-                    file.solutions = s;
-                    file.candidates = c;
+                    let tie = tie(&file, solutions);
+                    file.solutions = tie.solutions;
+                    file.missing_solution = tie.missing;
+                    file.root = tie.root;
+                    if !file.invalid {
+                        file.candidates = tie.candidates;
+                    }
                 }
             }
             out.files.push(file);
@@ -253,6 +401,9 @@ fn invalid(path: &str, root_loc: Loc) -> SettingsFile {
         solutions: Vec::new(),
         candidates: Vec::new(),
         mapped: false,
+        environment_unknown: false,
+        missing_solution: None,
+        root: None,
         invalid: true,
         root_loc,
         references: Vec::new(),
@@ -325,14 +476,35 @@ mod tests {
 
     #[test]
     fn environment_names() {
-        assert_eq!(environment_of("Kit/config/Prod/deploymentSettings.json"), "Prod");
-        assert_eq!(environment_of("deploymentSettings.prod.json"), "prod");
-        assert_eq!(environment_of("x/settings-prod.json"), "prod");
-        assert_eq!(environment_of("x/prod.json"), "prod");
-        assert_eq!(environment_of("config/deploymentSettings-Test.json"), "Test");
-        assert_eq!(environment_of("config/deploymentSettings.json"), "default");
-        assert_eq!(environment_of("deploymentSettings.json"), "default");
-        assert_eq!(environment_of("deploy/deployment-settings.uat.json"), "uat");
+        let env = |p: &str| environment_of(p, &["contoso", "Billing"]);
+        assert_eq!(env("Kit/config/Prod/deploymentSettings.json").as_deref(), Some("Prod"));
+        assert_eq!(env("deploymentSettings.prod.json").as_deref(), Some("prod"));
+        assert_eq!(env("x/settings-prod.json").as_deref(), Some("prod"));
+        assert_eq!(env("x/prod.json").as_deref(), Some("prod"));
+        assert_eq!(env("config/deploymentSettings-Test.json").as_deref(), Some("Test"));
+        assert_eq!(env("config/deploymentSettings.json"), None);
+        assert_eq!(env("deploymentSettings.json"), None);
+        assert_eq!(env("deploy/deployment-settings.uat.json").as_deref(), Some("uat"));
+        // Spelling is kept; prefixes, solution names and GUIDs are no environment.
+        assert_eq!(
+            env("x/contoso_prod.0b3a2f1e-1111-4222-8333-944455556666.json").as_deref(),
+            Some("prod")
+        );
+        assert_eq!(env("x/deploymentSettings.pre_prod.json").as_deref(), Some("pre_prod"));
+        assert_eq!(env("x/Billing-PreProd.json").as_deref(), Some("PreProd"));
+        // Camel case is split before generic words are dropped.
+        assert_eq!(env("config/deploymentConfig.json"), None);
+        assert_eq!(env("Prod/deploymentConfig.json").as_deref(), Some("Prod"));
+        assert_eq!(env("x/deploymentSettingsUat.json").as_deref(), Some("Uat"));
+        assert_eq!(env("x/é.json").as_deref(), Some("é"));
+    }
+
+    #[test]
+    fn solution_folders() {
+        assert_eq!(solution_folder("Old/config/Prod/deploymentSettings.json"), Some("Old"));
+        assert_eq!(solution_folder("a/Old/deployment/settings.json"), Some("Old"));
+        assert_eq!(solution_folder("config/Prod/deploymentSettings.json"), None);
+        assert_eq!(solution_folder("deploymentSettings.json"), None);
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub struct Snapshot {
     /// CR900 findings: files that could not be read or parsed.
     pub problems: Vec<Finding>,
     pub sources: BTreeMap<Arc<str>, SourceFile>,
+    /// Every solution root discovery found (repository-relative), also those whose manifest is
+    /// a look-alike or failed to parse: none at all means connref had nothing to check.
+    pub roots: Vec<String>,
 }
 
 impl Snapshot {
@@ -35,11 +38,31 @@ impl Snapshot {
     }
 
     /// Solutions other than `except` that define `logical_name` (case-insensitively).
+    /// Roots that share their UniqueName with another root (`managed/` and `unmanaged/`,
+    /// `src/` and `src-archived/`).
+    pub fn twin_roots(&self) -> impl Iterator<Item = &Solution> {
+        self.solutions.iter().filter(|s| {
+            self.solutions
+                .iter()
+                .any(|o| !std::ptr::eq(o, *s) && o.unique_name.eq_ignore_ascii_case(&s.unique_name))
+        })
+    }
+
     pub fn definers<'a>(&'a self, logical_name: &'a str, except: &'a Solution) -> impl Iterator<Item = &'a Solution> + 'a {
         self.solutions
             .iter()
             .filter(move |s| !std::ptr::eq(*s, except) && s.reference(logical_name).is_some())
     }
+}
+
+/// Whether `path` (repository-relative) lies below the root folder `root`.
+pub fn in_root(root: &str, path: &str) -> bool {
+    root.is_empty() || path.strip_prefix(root).is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// A root folder as messages name it.
+pub fn root_label(root: &str) -> &str {
+    if root.is_empty() { "." } else { root }
 }
 
 #[derive(Debug, Clone)]
@@ -168,6 +191,9 @@ pub struct Flow {
     /// The display name: the data.xml `Name`, else the file name without its GUID.
     pub name: String,
     pub meta: Option<FlowMeta>,
+    /// The file that holds a flow's name and state in its layout (`.json.data.xml`,
+    /// `workflow.yml`), named when it is missing.
+    pub meta_file: &'static str,
     /// Entries of `properties.connectionReferences`, in file order.
     pub entries: Vec<FlowEntry>,
     /// Triggers and actions that use a connection, by entry key.
@@ -192,11 +218,13 @@ impl Flow {
     }
 }
 
-/// The `.json.data.xml` beside a flow.
+/// A flow's metadata: the `.json.data.xml` beside it, or its `workflow.yml`.
 #[derive(Debug, Clone)]
 pub struct FlowMeta {
     pub path: Arc<str>,
     pub name: Option<String>,
+    /// Where the display name is written.
+    pub name_loc: Option<Loc>,
     pub category: Option<String>,
     /// StateCode with the location of its element: `0` draft (off), `1` on, `2` suspended.
     pub state: Option<(String, Loc)>,

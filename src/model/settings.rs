@@ -15,6 +15,15 @@ pub struct SettingsFile {
     pub candidates: Vec<String>,
     /// Whether `[[settings.map]]` named the file.
     pub mapped: bool,
+    /// Neither the file name nor its folder names an environment: it is checked as
+    /// `default`, and CR410 says so.
+    pub environment_unknown: bool,
+    /// The file sits in the folder of a solution that is not in the tree (`Old/config/Prod/…`
+    /// after `Old` was removed): that UniqueName, and the file is tied to nothing (CR411).
+    pub missing_solution: Option<String>,
+    /// The root folder whose solution the file is judged against, when twin roots share the
+    /// UniqueName and the file's folder belongs to one of them.
+    pub root: Option<String>,
     /// The file could not be read as settings (CR409 was reported): the lists are empty and
     /// the rules skip it, but `connref settings` must still know it is there.
     pub invalid: bool,

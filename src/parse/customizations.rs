@@ -3,13 +3,16 @@
 use super::ParseError;
 use super::xml::{self, Element};
 use crate::finding::Loc;
-use crate::model::Reference;
+use crate::model::{FlowMeta, Reference};
 use crate::text::SourceFile;
 
 pub struct Customizations {
     pub references: Vec<Reference>,
     /// The `<connectionreferences>` element, else the root element.
     pub references_loc: Loc,
+    /// Cloud flows' metadata kept inline, as in a solution zip (SolutionPackager moves it to
+    /// `.json.data.xml` files): `JsonFileName`, the workflow id and the metadata.
+    pub workflows: Vec<(String, Option<String>, FlowMeta)>,
 }
 
 pub fn parse(file: &SourceFile) -> Result<Customizations, ParseError> {
@@ -30,9 +33,36 @@ pub fn parse(file: &SourceFile) -> Result<Customizations, ParseError> {
     {
         references.push(reference(file, el)?);
     }
+    let mut workflows = Vec::new();
+    for w in root
+        .child_ci("Workflows")
+        .iter()
+        .flat_map(|c| c.children.iter())
+        .filter(|c| c.name == "Workflow")
+    {
+        let Some(json) = w.child_text("JsonFileName").filter(|j| !j.is_empty()) else {
+            continue;
+        };
+        let name = w.attr("Name").filter(|a| !a.value.is_empty());
+        workflows.push((
+            json.to_owned(),
+            w.attr("WorkflowId").map(|a| super::solution::normalize_guid(&a.value)),
+            FlowMeta {
+                path: file.path.clone(),
+                name: name.map(|a| a.value.clone()),
+                name_loc: name.map(|a| file.loc(a.offset, a.len)),
+                category: w.child_text("Category").map(str::to_owned),
+                state: w
+                    .child("StateCode")
+                    .map(|c| (c.text.trim().to_owned(), file.loc(c.offset, c.tag_len))),
+                status: w.child_text("StatusCode").map(str::to_owned),
+            },
+        ));
+    }
     Ok(Customizations {
         references,
         references_loc: file.loc(anchor.offset, anchor.tag_len),
+        workflows,
     })
 }
 

@@ -228,11 +228,18 @@ pub fn parse_meta(file: &SourceFile) -> Result<(Option<String>, FlowMeta), Parse
     let state = root
         .child("StateCode")
         .map(|s| (s.text.trim().to_owned(), file.loc(s.offset, s.tag_len)));
+    let name = root.attr("Name").filter(|a| !a.value.is_empty());
     Ok((
         root.attr("WorkflowId").map(|a| normalize_guid(&a.value)),
         FlowMeta {
             path: file.path.clone(),
-            name: root.attr("Name").map(|a| a.value.clone()).filter(|n| !n.is_empty()),
+            name: name.map(|a| a.value.clone()),
+            name_loc: name.map(|a| {
+                // The value inside its quotes, as written.
+                let raw = file.text.get(a.offset..a.offset + a.len).unwrap_or_default();
+                let open = raw.find(['"', '\'']).map_or(0, |q| q + 1);
+                file.loc(a.offset + open, raw.len().saturating_sub(open + 1))
+            }),
             category: root.child_text("Category").map(str::to_owned),
             state,
             status: root.child_text("StatusCode").map(str::to_owned),

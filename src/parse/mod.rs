@@ -10,6 +10,8 @@ pub mod json;
 pub mod settings;
 pub mod solution;
 pub mod xml;
+pub mod yaml;
+pub mod yaml_layout;
 
 use std::fmt;
 

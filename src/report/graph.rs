@@ -110,11 +110,21 @@ pub fn build(snapshot: &Snapshot, config: &Config, findings: &[Finding], only_re
         })
         .collect();
 
-    let marks = |reference: Option<&str>, flow_id: Option<&str>| -> Vec<NodeFinding> {
+    // Twin roots hold flows with one GUID: a finding marks the flow of the root it is in.
+    let root_of = |path: &str| -> String {
+        match path.rsplit_once("/Workflows/") {
+            Some((root, _)) => root.to_owned(),
+            None => String::new(),
+        }
+    };
+    let marks = |reference: Option<&str>, flow: Option<(&str, &str)>| -> Vec<NodeFinding> {
+        let flow_id = flow.map(|(id, _)| id);
         let mut v: Vec<NodeFinding> = findings
             .iter()
             .filter(|f| match (&f.flow_id, flow_id) {
-                (Some(fid), Some(id)) => fid.eq_ignore_ascii_case(id),
+                (Some(fid), Some(id)) => {
+                    fid.eq_ignore_ascii_case(id) && flow.is_none_or(|(_, path)| crate::model::in_root(&root_of(path), &f.loc.path))
+                }
                 (Some(_), None) => false,
                 (None, Some(_)) => false,
                 (None, None) => match (&f.reference, reference) {
@@ -169,7 +179,7 @@ pub fn build(snapshot: &Snapshot, config: &Config, findings: &[Finding], only_re
             name: f.flow.name.clone(),
             connector: None,
             path: Some(f.flow.path.to_string()),
-            findings: marks(None, Some(&f.flow.id)),
+            findings: marks(None, Some((&f.flow.id, &f.flow.path))),
         });
     }
     for &ri in &refs {

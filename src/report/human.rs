@@ -11,9 +11,17 @@ use crate::rules::registry::Rule;
 pub fn render(report: &Report, view: &View) -> String {
     let renderer = if view.color { Renderer::styled() } else { Renderer::plain() };
     let mut out = String::new();
-    for f in report.in_full(view) {
-        out.push_str(&renderer.render(&[group(report, f)]));
-        out.push_str("\n\n");
+    if view.statistics {
+        out.push_str(&statistics(report, view));
+    } else {
+        for f in report.in_full(view) {
+            let path = view.path(&f.loc.path);
+            out.push_str(&renderer.render(&[group(report, f, &path)]));
+            out.push_str("\n\n");
+        }
+    }
+    if view.quiet {
+        return out;
     }
     out.push_str(&existing(report, view));
     if !report.coverage.is_empty() {
@@ -34,7 +42,7 @@ fn level(s: Severity) -> Level<'static> {
     }
 }
 
-fn group<'a>(report: &'a Report, f: &'a Finding) -> Group<'a> {
+fn group<'a>(report: &'a Report, f: &'a Finding, path: &'a str) -> Group<'a> {
     let title = level(f.severity).primary_title(f.message.as_str()).id(f.code());
     if !f.loc.is_file() {
         let mut group = title.element(Level::NOTE.message(whereabouts(f)));
@@ -59,15 +67,11 @@ fn group<'a>(report: &'a Report, f: &'a Finding) -> Group<'a> {
             title.element(
                 Snippet::source(line)
                     .line_start(f.loc.line as usize)
-                    .path(f.loc.path.as_ref())
+                    .path(path)
                     .annotation(AnnotationKind::Primary.span(start..end)),
             )
         }
-        None => title.element(
-            Origin::path(f.loc.path.as_ref())
-                .line(f.loc.line as usize)
-                .char_column(f.loc.column as usize),
-        ),
+        None => title.element(Origin::path(path).line(f.loc.line as usize).char_column(f.loc.column as usize)),
     };
     if let Some(help) = &f.help {
         group = group.element(Level::HELP.message(help.as_str()));
@@ -143,7 +147,27 @@ pub fn nonzero(c: Counts) -> String {
     parts.join(", ")
 }
 
-fn existing(report: &Report, view: &View) -> String {
+/// `--statistics`: a count per code with its name, most frequent first.
+pub fn statistics(report: &Report, view: &View) -> String {
+    let mut rows = per_code(report.in_full(view));
+    rows.sort_by_key(|(r, c)| (std::cmp::Reverse(c.errors + c.warnings + c.infos), r.code));
+    let mut out = String::new();
+    for (rule, c) in rows {
+        out.push_str(&format!(
+            "{:>5}  {}  {:<30} {}\n",
+            c.errors + c.warnings + c.infos,
+            rule.code,
+            rule.name,
+            nonzero(c)
+        ));
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+pub fn existing(report: &Report, view: &View) -> String {
     let rows = per_code(report.summed_up(view));
     if rows.is_empty() {
         return String::new();
@@ -164,6 +188,10 @@ pub fn summary(report: &Report) -> String {
     };
     let checked = report.checked_text();
     let existing = report.existing().count();
+    let checked = match &report.config_label {
+        Some(config) => format!("{checked}; {config}"),
+        None => checked,
+    };
     let counts = format!(
         "{}, {}, {}",
         plural(c.errors, "error", "errors"),

@@ -1,6 +1,7 @@
 //! Reports: the same findings as rustc-style text, GitHub workflow commands, or JSON.
 
 pub mod comment;
+pub mod concise;
 pub mod coverage;
 pub mod diff;
 pub mod github;
@@ -30,6 +31,8 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0, for code-scanning upload.
     Sarif,
+    /// One line a finding: `path:line:col: severity[CODE] message`.
+    Concise,
 }
 
 impl Format {
@@ -49,6 +52,33 @@ pub struct View {
     pub color: bool,
     /// With a base: the existing findings in full, not one line per code.
     pub show_existing: bool,
+    /// Findings only: no tables, no summed-up lines, no closing line (human and concise).
+    pub quiet: bool,
+    /// A count per code instead of the findings (human and concise).
+    pub statistics: bool,
+    /// Human and concise paths are shown relative to `cwd`; findings' paths are relative to
+    /// `root` (the repository's top). Both absolute; `None`: shown as they are.
+    pub relative_to: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+impl View {
+    /// A finding's path as a terminal user can open it: relative to the current folder.
+    pub fn path<'a>(&self, path: &'a str) -> std::borrow::Cow<'a, str> {
+        match &self.relative_to {
+            Some((root, cwd)) => relative(&root.join(path), cwd).into(),
+            None => path.into(),
+        }
+    }
+}
+
+/// `target` relative to `from` (both absolute), with forward slashes.
+pub fn relative(target: &std::path::Path, from: &std::path::Path) -> String {
+    let t: Vec<_> = target.components().collect();
+    let f: Vec<_> = from.components().collect();
+    let common = t.iter().zip(&f).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = std::iter::repeat_n("..".to_owned(), f.len() - common).collect();
+    parts.extend(t[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned()));
+    if parts.is_empty() { ".".to_owned() } else { parts.join("/") }
 }
 
 /// Everything a report shows: the findings, the text of the files they point into, and what
@@ -58,7 +88,10 @@ pub struct Report {
     pub findings: Vec<Finding>,
     pub sources: BTreeMap<Arc<str>, SourceFile>,
     pub files: usize,
+    /// Solution roots checked.
     pub solutions: usize,
+    /// Roots that share their UniqueName with another root.
+    pub twin_roots: usize,
     pub flows: usize,
     pub references: usize,
     /// Reference × environment for the solutions that have settings files.
@@ -76,6 +109,8 @@ pub struct Report {
     pub compared: bool,
     /// With a base: whether existing findings count towards the exit code and the verdict.
     pub fail_on: FailOn,
+    /// The config in use, for the closing line (`None`: not told, as in `diff`).
+    pub config_label: Option<String>,
 }
 
 /// One identity with its references and the flows that run as it.
@@ -97,6 +132,7 @@ impl Report {
     pub fn add_snapshot(&mut self, snapshot: &Snapshot) {
         self.files += snapshot.sources.len();
         self.solutions += snapshot.solutions.len();
+        self.twin_roots += snapshot.twin_roots().count();
         self.flows += snapshot.solutions.iter().map(|s| s.flows.len()).sum::<usize>();
         self.references += snapshot.solutions.iter().map(|s| s.references.len()).sum::<usize>();
         self.sources.extend(snapshot.sources.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -158,7 +194,7 @@ impl Report {
             Some(c) => c.clone(),
             None => format!(
                 "{}, {}, {} checked",
-                plural(self.solutions, "solution", "solutions"),
+                self.solutions_checked(),
                 plural(self.flows, "flow", "flows"),
                 plural(self.references, "reference", "references")
             ),
@@ -214,6 +250,22 @@ impl Report {
             Format::Github => github::render(self, view),
             Format::Json => json::render(self),
             Format::Sarif => sarif::render(self),
+            Format::Concise => concise::render(self, view),
+        }
+    }
+}
+
+impl Report {
+    /// `3 solutions`, or with twin roots `3 solution roots, 2 sharing a UniqueName`.
+    pub fn solutions_checked(&self) -> String {
+        if self.twin_roots == 0 {
+            plural(self.solutions, "solution", "solutions")
+        } else {
+            format!(
+                "{}, {} sharing a UniqueName",
+                plural(self.solutions, "solution root", "solution roots"),
+                self.twin_roots
+            )
         }
     }
 }

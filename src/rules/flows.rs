@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::{Context, list};
 use crate::finding::{Finding, Loc, Severity, code_span};
-use crate::model::{Binding, Flow, FlowEntry, Reference, Solution, connector};
+use crate::model::{Binding, Flow, FlowEntry, Reference, Solution, connector, root_label};
 use crate::rules::registry::{self, Rule};
 
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
@@ -54,11 +54,12 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
                     &registry::CR509,
                     Loc::file(&f.path),
                     format!(
-                        "flow {} has no `.json.data.xml` beside it: its display name and state are unknown",
-                        code_span(&f.name)
+                        "flow {} has no `{}` beside it: its display name and state are unknown",
+                        code_span(&f.name),
+                        f.meta_file
                     ),
                 )
-                .help("re-export the solution with `pac solution unpack` instead of copying flow files by hand"),
+                .help("export the solution again (`pac solution unpack`, or `pac solution sync` in the YAML layout) instead of copying flow files by hand"),
             ),
             Some(m) => {
                 if let Some((state, loc)) = &m.state
@@ -230,9 +231,40 @@ fn candidates(s: &Solution, api: Option<&str>) -> String {
 }
 
 fn undefined(ctx: &Context<'_>, s: &Solution, f: &Flow, logical_name: &str, loc: &Loc) -> Finding {
+    // A twin root with the same UniqueName is the same solution: saying "solution `X` does
+    // not define it; solution `X` does" would contradict itself. Name the twin's root instead.
+    let twins: Vec<String> = ctx
+        .snapshot
+        .definers(logical_name, s)
+        .filter(|o| o.unique_name.eq_ignore_ascii_case(&s.unique_name))
+        .map(|o| code_span(root_label(&o.root)).to_string())
+        .collect();
+    if !twins.is_empty() {
+        return on(
+            s,
+            f,
+            &registry::CR502,
+            loc.clone(),
+            format!(
+                "flow {} is bound to {logical_name}, which root {} of solution {} does not define (its twin root {} does)",
+                code_span(&f.name),
+                code_span(root_label(&s.root)),
+                code_span(&s.unique_name),
+                list(&twins),
+                logical_name = code_span(logical_name)
+            ),
+        )
+        .reference(logical_name)
+        .help(format!(
+            "add the connection reference {logical_name} to root {} too: each root is imported on its own",
+            code_span(root_label(&s.root)),
+            logical_name = code_span(logical_name)
+        ));
+    }
     let others: Vec<String> = ctx
         .snapshot
         .definers(logical_name, s)
+        .filter(|o| !o.unique_name.eq_ignore_ascii_case(&s.unique_name))
         .map(|o| code_span(&o.unique_name).to_string())
         .collect();
     if !others.is_empty() {
@@ -271,7 +303,7 @@ fn undefined(ctx: &Context<'_>, s: &Solution, f: &Flow, logical_name: &str, loc:
             &registry::CR502,
             loc.clone(),
             format!(
-                "flow {} is bound to {logical_name}, which solution {} does not define: Solution.xml declares it a dependency on solution {}{version}",
+                "flow {} is bound to {logical_name}, which solution {} does not define: the solution manifest declares it a dependency on solution {}{version}",
                 code_span(&f.name),
                 code_span(&s.unique_name),
                 code_span(&dep.unique_name),
@@ -287,7 +319,7 @@ fn undefined(ctx: &Context<'_>, s: &Solution, f: &Flow, logical_name: &str, loc:
         ));
     }
     let note = if listing.is_some() {
-        " (it is only listed under MissingDependencies in Solution.xml)"
+        " (it is only listed under the solution manifest's MissingDependencies)"
     } else {
         ""
     };

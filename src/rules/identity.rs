@@ -186,15 +186,12 @@ pub fn assign<'a>(snapshot: &'a Snapshot, config: &'a Config) -> Assignment<'a> 
     }
 }
 
-/// Where a flow as a whole is: the `Name` attribute of its data.xml, else its file.
-pub fn flow_loc(snapshot: &Snapshot, flow: &Flow) -> Loc {
-    let meta_name = flow.meta.as_ref().and_then(|m| {
-        let src = snapshot.sources.get(&m.path)?;
-        let at = src.text.find(" Name=\"")? + " Name=\"".len();
-        let len = src.text[at..].find('"')?;
-        Some(src.loc(at, len))
-    });
-    meta_name.unwrap_or_else(|| Loc::file(&flow.path))
+/// Where a flow as a whole is: its display name in its metadata, else its file.
+pub fn flow_loc(_snapshot: &Snapshot, flow: &Flow) -> Loc {
+    flow.meta
+        .as_ref()
+        .and_then(|m| m.name_loc.clone())
+        .unwrap_or_else(|| Loc::file(&flow.path))
 }
 
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
@@ -548,6 +545,9 @@ prod = ["conn-wri"]
                 solutions: vec![],
                 candidates: vec![],
                 mapped: false,
+                environment_unknown: false,
+                missing_solution: None,
+                root: None,
                 invalid: false,
                 root_loc: Loc::file("deploy/prod.json"),
                 references: refs,

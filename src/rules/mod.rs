@@ -11,8 +11,8 @@ pub mod settings;
 pub mod stability;
 
 use crate::config::Config;
-use crate::finding::Finding;
-use crate::model::Snapshot;
+use crate::finding::{Finding, code_span};
+use crate::model::{Snapshot, Solution, in_root, root_label};
 
 /// What the single-tree rules see.
 pub struct Context<'a> {
@@ -27,7 +27,33 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     findings.extend(flows::check(ctx));
     findings.extend(settings::check(ctx));
     findings.extend(identity::check(ctx));
+    name_twin_roots(ctx.snapshot, &mut findings);
     finish(ctx.config, findings)
+}
+
+/// When two roots share a UniqueName, "solution `X`" alone does not say which: each finding
+/// in a twin root names its root folder.
+pub fn name_twin_roots(snapshot: &Snapshot, findings: &mut [Finding]) {
+    let twins: Vec<&Solution> = snapshot.twin_roots().collect();
+    if twins.is_empty() {
+        return;
+    }
+    for f in findings.iter_mut() {
+        let Some(s) = twins.iter().filter(|s| in_root(&s.root, &f.loc.path)).max_by_key(|s| s.root.len()) else {
+            continue;
+        };
+        let root = code_span(root_label(&s.root)).to_string();
+        let solution = format!("solution {}", code_span(&s.unique_name));
+        if f.message.contains(&format!("root {root}")) {
+            continue;
+        }
+        match f.message.find(&solution) {
+            Some(at) => f.message.insert_str(at + solution.len(), &format!(" (root {root})")),
+            None => f
+                .message
+                .push_str(&format!(" (in root {root} of solution {})", code_span(&s.unique_name))),
+        }
+    }
 }
 
 /// Applies config and sorts: errors come out in file order, whatever produced them.

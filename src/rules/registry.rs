@@ -272,8 +272,16 @@ pub static CR410: Rule = rule(
     "CR410",
     "settings-unmapped",
     Warning,
-    "a settings file that cannot be tied to one solution",
-    "connref cannot tell which solution the file deploys, so it cannot check it. Add a `[[settings.map]]` table to connref.toml (the message shows one).",
+    "a settings file that cannot be tied to one solution, or names no environment",
+    "connref cannot tell which solution the file deploys, so it cannot check it. Add a `[[settings.map]]` table to connref.toml (the message shows one). A file whose name and folder name no environment (`config/deploymentSettings.json`) is checked as environment `default`: name the file or its folder after the environment, or map it with `environment = \"…\"`.",
+);
+
+pub static CR411: Rule = rule(
+    "CR411",
+    "settings-solution-missing",
+    Warning,
+    "a settings file in the folder of a solution that is not in the tree",
+    "The file sits in the folder of a solution (`Old/config/Prod/deploymentSettings.json`) that the checked tree does not hold: the solution was removed or moved, or is not checked. The file is tied to no other solution, so it gets no CR401, CR404 or CR407, and `connref settings` leaves it alone. Delete the file with its solution, or tie it with a `[[settings.map]]` table.",
 );
 
 pub static CR501: Rule = rule(
@@ -442,8 +450,8 @@ pub static NAMING: &[&Rule] = &[&CR101, &CR102, &CR103, &CR104];
 
 pub static RULES: &[&Rule] = &[
     &CR101, &CR102, &CR103, &CR104, &CR201, &CR202, &CR203, &CR204, &CR205, &CR206, &CR207, &CR301, &CR302, &CR303, &CR304, &CR305, &CR306,
-    &CR307, &CR401, &CR402, &CR403, &CR404, &CR405, &CR406, &CR407, &CR408, &CR409, &CR410, &CR501, &CR502, &CR503, &CR504, &CR505, &CR506,
-    &CR507, &CR508, &CR509, &CR601, &CR602, &CR603, &CR604, &CR605, &CR606, &CR611, &CR612, &CR613, &CR614, &CR900,
+    &CR307, &CR401, &CR402, &CR403, &CR404, &CR405, &CR406, &CR407, &CR408, &CR409, &CR410, &CR411, &CR501, &CR502, &CR503, &CR504, &CR505,
+    &CR506, &CR507, &CR508, &CR509, &CR601, &CR602, &CR603, &CR604, &CR605, &CR606, &CR611, &CR612, &CR613, &CR614, &CR900,
 ];
 
 /// The rule with this code or name (`CR104` or `generated-name`, without regard to case).

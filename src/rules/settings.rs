@@ -1,4 +1,4 @@
-//! CR401–CR410: deployment settings files against the solutions they deploy. CR409 (a file that
+//! CR401–CR411: deployment settings files against the solutions they deploy. CR409 (a file that
 //! cannot be read) comes from `load::settings`; the rest are here.
 
 use std::collections::BTreeMap;
@@ -12,9 +12,16 @@ use crate::rules::registry::{self, Rule};
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for file in ctx.snapshot.settings.iter().filter(|f| !f.invalid) {
+        if let Some(missing) = &file.missing_solution {
+            out.push(solution_missing(file, missing));
+            continue;
+        }
         let solutions = covered(ctx.snapshot, file);
         if file.solutions.is_empty() {
             out.push(unmapped(file));
+        }
+        if file.environment_unknown {
+            out.push(no_environment(file));
         }
         let start = out.len();
         references(ctx, file, &solutions, &mut out);
@@ -27,11 +34,15 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     out
 }
 
-/// The solutions a file covers, one per UniqueName.
+/// The solutions a file covers, one per UniqueName: of twin roots, the one its folder belongs to.
 pub fn covered<'a>(snapshot: &'a Snapshot, file: &SettingsFile) -> Vec<&'a Solution> {
     file.solutions
         .iter()
-        .filter_map(|n| snapshot.solutions.iter().find(|s| s.unique_name.eq_ignore_ascii_case(n)))
+        .filter_map(|n| {
+            let mut named = snapshot.solutions.iter().filter(|s| s.unique_name.eq_ignore_ascii_case(n));
+            let first = named.clone().next();
+            named.find(|s| file.root.as_deref() == Some(s.root.as_str())).or(first)
+        })
         .collect()
 }
 
@@ -60,6 +71,38 @@ pub fn map_table(file: &SettingsFile, solution: &str) -> String {
         quoted(&file.environment),
         quoted(solution)
     )
+}
+
+/// CR411.
+fn solution_missing(file: &SettingsFile, missing: &str) -> Finding {
+    Finding::new(
+        &registry::CR411,
+        file.root_loc.clone(),
+        format!(
+            "settings file for environment {} is in the folder of solution {}, which is not in the checked tree",
+            code_span(&file.environment),
+            code_span(missing)
+        ),
+    )
+    .help(format!(
+        "delete the file if solution {} was removed; if it was renamed or moved, tie the file in connref.toml:\n{}",
+        code_span(missing),
+        map_table(file, "<UniqueName>")
+    ))
+}
+
+/// CR410 for a file that names no environment.
+fn no_environment(file: &SettingsFile) -> Finding {
+    on(
+        file,
+        &registry::CR410,
+        file.root_loc.clone(),
+        "the settings file names no environment (neither its file name nor its folder): it is checked as environment `default`".to_owned(),
+    )
+    .help(format!(
+        "name the file or its folder after the environment (`deploymentSettings.prod.json`, `config/Prod/deploymentSettings.json`), or map it in connref.toml:\n{}",
+        map_table(file, file.solutions.first().map_or("<UniqueName>", String::as_str))
+    ))
 }
 
 /// CR410.
@@ -379,7 +422,8 @@ fn reused(snapshot: &Snapshot, out: &mut Vec<Finding>) {
         loc: &'a Loc,
     }
     let mut by_id: BTreeMap<String, Vec<Use<'_>>> = BTreeMap::new();
-    for file in snapshot.settings.iter().filter(|f| !f.invalid) {
+    // A file of a solution that is not in the tree gets its CR411 and nothing else.
+    for file in snapshot.settings.iter().filter(|f| !f.invalid && f.missing_solution.is_none()) {
         for e in &file.references {
             if let (Some(id), Some(loc)) = (literal_id(e.connection_id.as_deref()), &e.connection_id_loc) {
                 by_id.entry(id).or_default().push(Use {

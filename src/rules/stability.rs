@@ -206,7 +206,7 @@ pub fn analyze(base: &Snapshot, head: &Snapshot, config: &Config) -> Analysis {
                         crate::report::plural(flows, "flow", "flows"),
                     ),
                 )
-                .help("if the solution moved, check that its new root has Other/Solution.xml and Other/Customizations.xml; if it was removed on purpose, its references and flows leave every environment with it")
+                .help("if the solution moved, check that its new root is found (`connref check` on it lists the solution); if it was removed on purpose, its references and flows leave every environment with it")
                 .solution(&b.unique_name),
             );
             continue;
@@ -350,7 +350,7 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
                         code_span(&r.logical_name), code_span(&n.logical_name), code_span(&r.logical_name)),
                 )
                 .help(format!(
-                    "restore {} in Customizations.xml, bind its flows back to it and delete {}: flows in every environment are bound to the old name",
+                    "restore the reference's definition {}, bind its flows back to it and delete {}: flows in every environment are bound to the old name",
                     code_span(&r.logical_name), code_span(&n.logical_name)))
                 .solution(sol)
                 .reference(&n.logical_name),
@@ -367,14 +367,29 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
         } else {
             format!("at the base it was used by {}", quote(&names))
         };
+        // An added reference of the same connector looks like its replacement, without being
+        // a re-creation (CR302 needs the display name or the flows to follow it).
+        let replacement = added
+            .iter()
+            .find(|n| {
+                !claimed.contains(&n.logical_name.to_ascii_lowercase())
+                    && matches!((r.api_name(), n.api_name()), (Some(x), Some(y)) if connector::same(x, y))
+            })
+            .map(|n| {
+                format!(
+                    "; if {} replaces it, every flow and settings file bound to the old name breaks",
+                    code_span(&n.logical_name)
+                )
+            })
+            .unwrap_or_default();
         a.findings.push(
             Finding::new(
                 &registry::CR301,
                 based(&r.loc),
-                format!("reference {} is gone: {used} {note}", code_span(&r.logical_name)),
+                format!("reference {} is gone: {used}{replacement} {note}", code_span(&r.logical_name)),
             )
             .help(format!(
-                "restore {} in Customizations.xml: a shipped reference must stay (change its display name if it is no longer wanted)",
+                "restore the reference's definition {}: a shipped reference must stay (change its display name if it is no longer wanted)",
                 code_span(&r.logical_name)
             ))
             .solution(sol)
@@ -527,6 +542,9 @@ mod tests {
             solutions: vec![],
             candidates: vec![],
             mapped: false,
+            environment_unknown: false,
+            missing_solution: None,
+            root: None,
             invalid: false,
             root_loc: Loc::file("x"),
             references: refs
