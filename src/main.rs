@@ -100,7 +100,16 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("connref: error: {e:#}");
+            match e.downcast_ref::<connref::load::locate::NoSource>() {
+                Some(none) => {
+                    eprintln!("connref: {none}");
+                    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+                        // One annotation, so that a wrong `path` input cannot look like a pass.
+                        println!("{}", connref::report::github::error_annotation("connref", &none.to_string()));
+                    }
+                }
+                None => eprintln!("connref: error: {e:#}"),
+            }
             ExitCode::from(2)
         }
     }

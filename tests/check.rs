@@ -67,7 +67,13 @@ fn github_format_is_the_default_in_actions_and_caps_annotations() {
 #[test]
 fn exit_codes() {
     let f = Fixture::new();
-    assert_eq!(connref(f.path(), &["check"]).code, 0, "an empty tree is clean");
+    let empty = connref(f.path(), &["check"]);
+    assert_eq!(empty.code, 2, "an empty tree is nothing checked, never clean");
+    assert!(
+        empty.stderr.starts_with("connref: no solution source found under ."),
+        "{}",
+        empty.stderr
+    );
     let missing = connref(f.path(), &["check", "no/such/folder"]);
     assert_eq!(missing.code, 2);
     assert!(missing.stderr.contains("no/such/folder"), "{}", missing.stderr);

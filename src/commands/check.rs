@@ -7,7 +7,7 @@ use anyhow::{Context as _, Result};
 
 use crate::config::{Config, FailOn};
 use crate::finding::{Finding, mark_introduced};
-use crate::load::{self, worktree::WorkTree};
+use crate::load;
 use crate::report::{Format, Report, View};
 use crate::rules::{self, Context, stability};
 
@@ -134,7 +134,7 @@ pub fn report(opts: &Options) -> Result<Report> {
                 &pair.head
             }
             None => {
-                worktree = load::snapshot(&WorkTree::open(path)?, None, &config);
+                worktree = load::worktree_snapshot(path, &config)?.1;
                 &worktree
             }
         };

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 
 use crate::config::Config;
-use crate::load::{self, worktree::WorkTree};
+use crate::load;
 use crate::report::graph::{self, GraphFormat};
 use crate::rules::{self, Context, identity};
 
@@ -25,8 +25,7 @@ pub struct Options {
 pub fn run(opts: &Options, out: &mut dyn Write) -> Result<u8> {
     let path = opts.path.clone().unwrap_or_else(|| PathBuf::from("."));
     let config = Config::load(opts.config.as_deref(), &path)?;
-    let tree = WorkTree::open(&path)?;
-    let snapshot = load::snapshot(&tree, None, &config);
+    let (_, snapshot) = load::worktree_snapshot(&path, &config)?;
     let findings = rules::check(&Context {
         snapshot: &snapshot,
         config: &config,

@@ -98,8 +98,12 @@ fn relevant(path: &str) -> bool {
 
 pub fn compute(opts: &Options) -> Result<History> {
     let config = Config::load(opts.config.as_deref(), &opts.path)?;
-    let repo = Repo::open(&opts.path)?;
-    let scope = repo.relative(&opts.path)?;
+    let located = load::locate::locate(&opts.path)?;
+    if let Some(note) = &located.note {
+        eprintln!("connref: {note}");
+    }
+    let repo = Repo::open(&located.path)?;
+    let scope = repo.relative(&located.path)?;
     let in_scope = |p: &str| scope.is_empty() || p.strip_prefix(scope.as_str()).is_some_and(|r| r.starts_with('/'));
     if repo.resolve("HEAD").is_err() {
         // An empty repository has no history to report.
@@ -157,6 +161,7 @@ pub fn compute(opts: &Options) -> Result<History> {
         Ok(())
     });
     let mut history = History::default();
+    let mut seen_solution = !prev.solutions.is_empty();
     let mut flows = flow_index(&prev);
     let mut parent = prev.label.clone();
     for (commit, changes) in rx {
@@ -200,6 +205,7 @@ pub fn compute(opts: &Options) -> Result<History> {
                 let snap = load::snapshot_with(&tree, Some(&scope), &config, Some(&Reuse::new(&prev, &changed)));
                 let findings = stability::check(&prev, &snap, &config);
                 prev = snap;
+                seen_solution |= !prev.solutions.is_empty();
                 flows = flow_index(&prev);
                 findings
             }
@@ -218,6 +224,12 @@ pub fn compute(opts: &Options) -> Result<History> {
     let out = child.wait_with_output().context("git log did not finish")?;
     if !out.status.success() {
         anyhow::bail!("`git log` failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    if !seen_solution {
+        // No commit had a solution below PATH: an empty history would read as a clean one.
+        let tree = repo.tree(&repo.resolve("HEAD")?)?;
+        let snap = load::snapshot(&tree, Some(&scope), &config);
+        load::locate::require_source(&tree, Some(&scope), &snap, &format!("{} in any commit", opts.path.display()))?;
     }
     Ok(history)
 }

@@ -113,6 +113,12 @@ impl Spec {
 /// Loads both trees below `path`. The head is parsed in full; the base reuses the head's pieces
 /// of every file that did not change and reads only the changed blobs.
 pub fn load_pair(path: &Path, spec: &Spec, config: &Config) -> Result<Pair> {
+    let given = path;
+    let located = load::locate::locate(path)?;
+    if let Some(note) = &located.note {
+        eprintln!("connref: {note}");
+    }
+    let path = located.path.as_path();
     let repo = Repo::open(path)?;
     let scope = repo.relative(path)?;
     let scope = Some(scope.as_str());
@@ -151,15 +157,25 @@ pub fn load_pair(path: &Path, spec: &Spec, config: &Config) -> Result<Pair> {
                 Ok(Some((changed, tree)))
             })
         });
-        let head = match &head_kind {
-            Head::Index => load::snapshot(&repo.index()?, scope, config),
-            Head::Commit(sha) => load::snapshot(&repo.tree(sha)?, scope, config),
-            Head::WorkTree => load::snapshot(&WorkTree::open(path)?, None, config),
+        let (head_source, head_scope): (Box<dyn Source>, Option<&str>) = match &head_kind {
+            Head::Index => (Box::new(repo.index()?), scope),
+            Head::Commit(sha) => (Box::new(repo.tree(sha)?), scope),
+            Head::WorkTree => (Box::new(WorkTree::open(path)?), None),
         };
+        let head = load::snapshot(&*head_source, head_scope, config);
         let side = match side {
             Some(h) => h.join().map_err(|_| anyhow::anyhow!("listing the base revision failed"))??,
             None => None,
         };
+        // Nothing at the head and nothing at the base: there is nothing to compare.
+        if head.solutions.is_empty() && side.as_ref().is_none_or(|(_, tree)| !tree_has_root(tree, scope)) {
+            let shown = match &head_kind {
+                Head::WorkTree => given.display().to_string(),
+                Head::Index => format!("{} in the index", given.display()),
+                Head::Commit(sha) => format!("{} at {}", given.display(), short(sha)),
+            };
+            load::locate::require_source(&*head_source, head_scope, &head, &shown)?;
+        }
         Ok((head, side))
     })?;
     let Some((changed, tree)) = base_side else {
@@ -175,6 +191,20 @@ pub fn load_pair(path: &Path, spec: &Spec, config: &Config) -> Result<Pair> {
     };
     let base = load::snapshot_with(&tree, scope, config, Some(&Reuse::new(&head, &changed)));
     Ok(Pair { base, head, changed })
+}
+
+/// Whether discovery finds any root in `tree` below `scope` (without parsing it).
+fn tree_has_root(tree: &dyn Source, scope: Option<&str>) -> bool {
+    let files: Vec<String> = tree
+        .files()
+        .iter()
+        .filter(|f| match scope {
+            Some(s) if !s.is_empty() => f.strip_prefix(s).is_some_and(|r| r.starts_with('/')),
+            _ => true,
+        })
+        .cloned()
+        .collect();
+    !crate::discover::discover(&files, &globset::GlobSet::empty()).roots.is_empty()
 }
 
 /// Rejects a revision given on the command line before anything runs.

@@ -98,8 +98,7 @@ struct Change {
 pub fn run(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8> {
     let path = opts.path.clone().unwrap_or_else(|| PathBuf::from("."));
     let config = Config::load(opts.config.as_deref(), &path)?;
-    let tree = WorkTree::open(&path)?;
-    let snapshot = load::snapshot(&tree, None, &config);
+    let (tree, snapshot) = load::worktree_snapshot(&path, &config)?;
     let (changes, failures) = plan(opts, &tree, &snapshot, err)?;
     if opts.write {
         let mut failed = failures;

@@ -3,6 +3,7 @@
 //! tree is still read.
 
 pub mod git;
+pub mod locate;
 pub mod settings;
 pub mod worktree;
 
@@ -246,6 +247,19 @@ impl<'a> Reuse<'a> {
             Job::Publisher(..) => None,
         }
     }
+}
+
+/// The working tree below `path` (widened to the solution root it lies inside, said on
+/// stderr), read; `NoSource` when it holds no solution source.
+pub fn worktree_snapshot(path: &std::path::Path, config: &Config) -> anyhow::Result<(worktree::WorkTree, Snapshot)> {
+    let located = locate::locate(path)?;
+    if let Some(note) = &located.note {
+        eprintln!("connref: {note}");
+    }
+    let tree = worktree::WorkTree::open(&located.path)?;
+    let snapshot = snapshot(&tree, None, config);
+    locate::require_source(&tree, None, &snapshot, &path.display().to_string())?;
+    Ok((tree, snapshot))
 }
 
 /// `snapshot`, reusing the pieces of unchanged files from another snapshot.

@@ -53,6 +53,11 @@ fn annotation(f: &Finding) -> String {
     )
 }
 
+/// One `::error` workflow command with a title, for a failure that has no file.
+pub fn error_annotation(title: &str, message: &str) -> String {
+    format!("::error title={}::{}", escape_property(title), escape_data(message))
+}
+
 pub fn render(report: &Report, view: &View) -> String {
     let mut out = String::new();
     let mut hidden = Vec::new();

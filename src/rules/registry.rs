@@ -352,7 +352,7 @@ pub static CR509: Rule = rule(
     "CR509",
     "flow-metadata-missing",
     Info,
-    "a flow without its `.json.data.xml`",
+    "a flow without its metadata (`.json.data.xml`, `workflow.yml`)",
     "Without the data file the flow's display name and state are unknown, so CR505 cannot be checked, and SolutionPackager cannot pack the flow. Re-export the solution instead of copying flow files by hand.",
 );
 
