@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 
 use crate::config::{Config, SettingsMap, glob_set};
-use crate::load::{self, worktree::WorkTree};
+use crate::load::{self, worktree::repo_top};
 use crate::model::settings::{Binding, SettingsReference, classify};
 use crate::online::Session;
 use crate::report::{Report, plural};
@@ -32,12 +32,11 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> Result<u8> {
     let mut config = Config::load(opts.remote.config.as_deref(), &path)?;
     let (name, env) = opts.remote.environment(&config)?;
     let (name, env) = (name.to_owned(), env.clone());
-    let tree = WorkTree::open(&path)?;
     let named = match &opts.settings {
-        Some(file) => Some(map_file(&mut config, &tree, file, &name)?),
+        Some(file) => Some(map_file(&mut config, &path, file, &name)?),
         None => None,
     };
-    let snapshot = load::snapshot(&tree, None, &config);
+    let (_, snapshot) = load::worktree_snapshot(&path, &config)?;
     let files: Vec<_> = snapshot
         .settings
         .iter()
@@ -107,11 +106,10 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> Result<u8> {
 
 /// Makes discovery read `file` as a settings file of `environment`, whatever its name; returns
 /// its repository-relative path.
-fn map_file(config: &mut Config, tree: &WorkTree, file: &Path, environment: &str) -> Result<String> {
+fn map_file(config: &mut Config, path: &Path, file: &Path, environment: &str) -> Result<String> {
     let abs = std::fs::canonicalize(file).map_err(|e| anyhow::anyhow!("cannot read the settings file `{}`: {e}", file.display()))?;
     // Paths are relative to the repository's top, or to the current folder outside git.
-    let base = tree.full_path("");
-    let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+    let base = repo_top(path).unwrap_or_else(|| PathBuf::from("."));
     let top = std::fs::canonicalize(&base).unwrap_or(base);
     let Some(rel) = abs.strip_prefix(&top).ok().and_then(|r| r.to_str()).map(|r| r.replace('\\', "/")) else {
         bail!(
