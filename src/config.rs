@@ -43,9 +43,16 @@ pub struct Config {
     /// Globs on repository-relative paths that connref never reads.
     #[serde(default)]
     pub exclude: Vec<String>,
-    /// Globs on reference logical names and flow display names whose findings are dropped.
-    #[serde(default)]
+    /// `ignore = ["glob", …]` (globs on reference logical names and flow display names, naming
+    /// rules CR101–CR104 only) or `[[ignore]]` tables (see [`ScopedIgnore`]).
+    #[serde(default, rename = "ignore")]
+    ignore_raw: Vec<toml::Value>,
+    /// The top-level `ignore = [...]` globs.
+    #[serde(skip)]
     pub ignore: Vec<String>,
+    /// The `[[ignore]]` tables, in file order.
+    #[serde(skip)]
+    pub scoped_ignores: Vec<ScopedIgnore>,
     #[serde(default)]
     pub rules: BTreeMap<String, Level>,
     #[serde(default)]
@@ -72,6 +79,85 @@ pub struct Config {
     pub exclude_set: GlobSet,
     #[serde(skip)]
     pub ignore_set: GlobSet,
+}
+
+/// One `[[ignore]]` table: findings of `rules` (all rules when left out) whose reference, flow
+/// and path match every selector given.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopedIgnore {
+    /// Codes or names.
+    pub rules: Option<Vec<String>>,
+    /// Globs on reference logical names (without case, as Dataverse compares them).
+    pub references: Option<Vec<String>>,
+    /// Globs on flow display names.
+    pub flows: Option<Vec<String>>,
+    /// Globs on repository-relative paths.
+    pub paths: Option<Vec<String>>,
+    /// Why, shown by `--show-ignored`.
+    pub reason: Option<String>,
+    /// The line of its `[[ignore]]` header.
+    #[serde(skip)]
+    pub line: usize,
+    #[serde(skip)]
+    rule_codes: Vec<&'static str>,
+    #[serde(skip)]
+    reference_set: Option<GlobSet>,
+    #[serde(skip)]
+    flow_set: Option<GlobSet>,
+    #[serde(skip)]
+    path_set: Option<GlobSet>,
+}
+
+impl ScopedIgnore {
+    pub fn matches(&self, f: &Finding) -> bool {
+        let sel = |set: &Option<GlobSet>, value: Option<&str>| match set {
+            None => true,
+            Some(set) => value.is_some_and(|v| set.is_match(v)),
+        };
+        (self.rule_codes.is_empty() || self.rule_codes.contains(&f.code()))
+            && sel(&self.reference_set, f.reference.as_deref())
+            && sel(&self.flow_set, f.flow.as_deref())
+            && sel(&self.path_set, Some(&f.loc.path))
+    }
+
+    fn compile(&mut self, line: usize, text: &str) -> Result<()> {
+        self.line = line;
+        let at = |e: anyhow::Error| anyhow!("line {line}: [[ignore]]: {e:#}");
+        for r in self.rules.iter().flatten() {
+            match registry::lookup(r) {
+                Some(rule) => self.rule_codes.push(rule.code),
+                None => bail!("line {line}: [[ignore]]: unknown rule `{r}`: give a code or a name (`connref rules` lists them)"),
+            }
+        }
+        if self.references.is_none() && self.flows.is_none() && self.paths.is_none() && self.rule_codes.is_empty() {
+            bail!("line {line}: [[ignore]] needs `rules`, `references`, `flows` or `paths`: as it is, it would hide every finding");
+        }
+        let set = |globs: &Option<Vec<String>>, what: &str, nocase: bool| -> Result<Option<GlobSet>> {
+            globs
+                .as_ref()
+                .map(|g| {
+                    if nocase {
+                        glob_set_nocase(g, what, text)
+                    } else {
+                        glob_set(g, what, text)
+                    }
+                })
+                .transpose()
+        };
+        self.reference_set = set(&self.references, "references", true).map_err(at)?;
+        self.flow_set = set(&self.flows, "flows", false).map_err(at)?;
+        self.path_set = set(&self.paths, "paths", false).map_err(at)?;
+        Ok(())
+    }
+}
+
+/// A finding dropped by the config, and what dropped it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ignored {
+    pub finding: Finding,
+    /// Index into `scoped_ignores`; `None`: the top-level `ignore` globs.
+    pub by: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -354,7 +440,7 @@ fn glob_set_nocase(globs: &[String], what: &str, text: &str) -> Result<GlobSet> 
 fn compile_identities(identities: &mut [Identity], text: &str) -> Result<()> {
     for i in 0..identities.len() {
         let name = identities[i].name.clone();
-        if !crate::rules::naming::is_purpose_word(&name) {
+        if !crate::naming_template::is_word(&name) {
             bail!(
                 "line {}: identity name `{name}` is not a purpose segment (ASCII letters and digits only, as in `servicewriter`)",
                 name_line(text, &name, 0)
@@ -403,6 +489,12 @@ impl Config {
         Ok(cfg)
     }
 
+    /// The defaults, as with no connref.toml.
+    pub fn default_config() -> Config {
+        // The empty text always parses; the fallback is the same defaults.
+        Config::parse("").unwrap_or_default()
+    }
+
     pub fn parse(text: &str) -> Result<Config> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut cfg: Config = toml::from_str(text).map_err(|e| anyhow!("{}", e.to_string().trim_end()))?;
@@ -415,14 +507,38 @@ impl Config {
             }
         }
         cfg.exclude_set = glob_set(&cfg.exclude, "exclude", text)?;
+        let headers: Vec<usize> = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.trim_start().starts_with("[[ignore]]"))
+            .map(|(i, _)| i + 1)
+            .collect();
+        let mut tables = 0;
+        for v in std::mem::take(&mut cfg.ignore_raw) {
+            match v {
+                toml::Value::String(g) => cfg.ignore.push(g),
+                toml::Value::Table(t) => {
+                    let line = headers.get(tables).copied().unwrap_or_else(|| line_of(text, "ignore"));
+                    tables += 1;
+                    let mut scoped: ScopedIgnore = toml::Value::Table(t)
+                        .try_into()
+                        .map_err(|e: toml::de::Error| anyhow!("line {line}: [[ignore]]: {}", e.to_string().trim_end()))?;
+                    scoped.compile(line, text)?;
+                    cfg.scoped_ignores.push(scoped);
+                }
+                other => bail!(
+                    "line {}: `ignore` takes globs (`ignore = [\"cat_*\"]`) or [[ignore]] tables, not {}",
+                    line_of(text, "ignore"),
+                    other.type_str()
+                ),
+            }
+        }
         cfg.ignore_set = glob_set(&cfg.ignore, "ignore", text)?;
         for m in &mut cfg.settings.map {
             m.file_set = glob_set(&m.files, "settings.map files", text)?;
         }
         if let Some(p) = &cfg.naming.purposes
-            && let Some(bad) = p
-                .iter()
-                .find(|s| s.is_empty() || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+            && let Some(bad) = p.iter().find(|s| !crate::naming_template::is_purpose(s))
         {
             bail!(
                 "line {}: naming.purposes: `{bad}` is not a purpose (ASCII letters and digits, segments joined by `_`)",
@@ -431,12 +547,8 @@ impl Config {
         }
         compile_identities(&mut cfg.identity, text)?;
         cfg.environments = compile_environments(&cfg.environment_tables, text)?;
-        let template = cfg.naming.template();
-        if !template.contains("{purpose}") || !template.contains("{connector}") {
-            bail!(
-                "line {}: naming.template must contain {{purpose}} and {{connector}}",
-                line_of(text, "template")
-            );
+        if let Some(why) = crate::naming_template::template_problem(cfg.naming.template()) {
+            bail!("line {}: {why}", line_of(text, "template"));
         }
         Ok(cfg)
     }
@@ -451,7 +563,13 @@ impl Config {
 
     /// Applies `[rules]` severities and `ignore`: drops findings turned off or ignored.
     pub fn apply(&self, findings: Vec<Finding>) -> Vec<Finding> {
-        findings
+        self.apply_keeping_ignored(findings).0
+    }
+
+    /// As [`Config::apply`], and returns the ignored findings beside the kept ones.
+    pub fn apply_keeping_ignored(&self, findings: Vec<Finding>) -> (Vec<Finding>, Vec<Ignored>) {
+        let mut ignored = Vec::new();
+        let kept = findings
             .into_iter()
             .filter_map(|mut f| {
                 let level = self
@@ -466,13 +584,39 @@ impl Config {
                     Some(Level::Error) => f.severity = Severity::Error,
                     None => {}
                 }
-                let ignored = [&f.reference, &f.flow]
-                    .into_iter()
-                    .flatten()
-                    .any(|n| self.ignore_set.is_match(n.as_str()));
-                (!ignored).then_some(f)
+                // The old top-level globs are for names that shipped: they never hide what
+                // breaks a deployment.
+                let by_name = registry::NAMING.contains(&f.rule)
+                    && [&f.reference, &f.flow]
+                        .into_iter()
+                        .flatten()
+                        .any(|n| self.ignore_set.is_match(n.as_str()));
+                let by = if by_name {
+                    Some(None)
+                } else {
+                    self.scoped_ignores.iter().position(|i| i.matches(&f)).map(Some)
+                };
+                match by {
+                    Some(by) => {
+                        ignored.push(Ignored { finding: f, by });
+                        None
+                    }
+                    None => Some(f),
+                }
             })
-            .collect()
+            .collect();
+        (kept, ignored)
+    }
+
+    /// Why `[[ignore]]` number `i` (or the top-level `ignore`) drops a finding, for `--show-ignored`.
+    pub fn ignore_label(&self, by: Option<usize>) -> String {
+        match by.and_then(|i| self.scoped_ignores.get(i)) {
+            Some(s) => match &s.reason {
+                Some(r) => format!("[[ignore]] on line {}: {r}", s.line),
+                None => format!("[[ignore]] on line {}", s.line),
+            },
+            None => "`ignore` (naming rules)".to_owned(),
+        }
     }
 }
 

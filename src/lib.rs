@@ -12,6 +12,7 @@ pub mod finding;
 pub mod github;
 pub mod load;
 pub mod model;
+pub mod naming_template;
 #[cfg(feature = "online")]
 pub mod online;
 pub mod parse;

@@ -38,6 +38,8 @@ enum Command {
     Settings(settings::Options),
     /// Draw identities → references → flows (and apps and bots) below PATH, findings marked.
     Graph(graph::Options),
+    /// Write a starter connref.toml at the repository root that records what already shipped.
+    Init(commands::init::Options),
     /// List every rule with its code, default severity and summary.
     Rules {
         /// Print each rule's full explanation.
@@ -71,6 +73,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::History { options, format } => history::run(&options, format, &mut stdout),
         Command::Settings(options) => settings::run(&options, &mut stdout, &mut std::io::stderr().lock()),
         Command::Graph(options) => graph::run(&options, &mut stdout),
+        Command::Init(options) => commands::init::run(&options, &mut stdout),
         Command::Rules { explain } => {
             let text = if explain { commands::rules::all() } else { commands::rules::list() };
             stdout.write_all(text.as_bytes())?;

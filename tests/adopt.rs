@@ -343,3 +343,59 @@ fn corpus_removing_a_settings_entry_fails_with_one_cr401() {
     assert_eq!(new[0].0, "CR401");
     assert!(new[0].1.eq_ignore_ascii_case(name), "{new:?} vs {name}");
 }
+
+// ---- the step summary (the same markdown as the pull-request comment) ----
+
+/// Runs `check` as GitHub Actions would, and returns the step summary it wrote.
+fn step_summary(f: &Fixture, args: &[&str]) -> (i32, String) {
+    let summary = f.path().join("summary.md");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_connref"))
+        .args(args)
+        .current_dir(f.path())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env_remove("GITHUB_OUTPUT")
+        .env_remove("GITHUB_EVENT_PATH")
+        .env_remove("PRE_COMMIT_FROM_REF")
+        .env_remove("PRE_COMMIT_TO_REF")
+        .env("GITHUB_SERVER_URL", "https://ghe.example.com")
+        .env("GITHUB_REPOSITORY", "contoso/billing")
+        .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = std::fs::read_to_string(&summary).unwrap_or_default();
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn step_summary_shows_introduced_first_and_existing_folded() {
+    let f = repo();
+    touch_archive_flow(&f);
+    add_broken_flow(&f);
+    f.git(&["add", "-A"]);
+    f.git(&["commit", "-qm", "change"]);
+    let (code, md) = step_summary(&f, &["check", "--base", "HEAD~1"]);
+    assert_eq!(code, 1, "{md}");
+    let introduced = md.find("#### Introduced by this change").expect("introduced section");
+    let existing = md.find("<details><summary>Already on the base branch").expect("existing section");
+    assert!(introduced < existing, "{md}");
+    assert!(
+        md.contains("[`src/Workflows/Notifyteam-7C7C7C7C-2222-4333-8444-955566667777.json:"),
+        "{md}"
+    );
+    assert!(md.contains("](https://ghe.example.com/contoso/billing/blob/0123456789abcdef0123456789abcdef01234567/src/Workflows/Notifyteam-7C7C7C7C-2222-4333-8444-955566667777.json#L"), "{md}");
+    snap!("adopt_step_summary", md);
+}
+
+#[test]
+fn step_summary_of_a_change_that_introduces_nothing() {
+    let f = repo();
+    touch_archive_flow(&f);
+    f.git(&["add", "-A"]);
+    f.git(&["commit", "-qm", "touch"]);
+    let (code, md) = step_summary(&f, &["check", "--base", "HEAD~1"]);
+    assert_eq!(code, 0, "{md}");
+    assert!(md.contains("✅ **connref:** this change introduces no findings"), "{md}");
+    snap!("adopt_step_summary_nothing_new", md);
+}

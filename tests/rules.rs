@@ -207,6 +207,12 @@ fn cr501_embedded_or_empty_connection() {
     assert!(hits[1]["message"].as_str().unwrap_or_default().contains("no connection"));
     assert_eq!(hits[0]["flow"], "Send invoice");
     assert_eq!(hits[0]["flow_id"], G1);
+    // Near miss: an `invoker` entry bound to a reference embeds nothing.
+    f.write(
+        &format!("Workflows/Sendinvoice-{}.json", G1.to_uppercase()),
+        r#"{"properties":{"connectionReferences":{"c":{"runtimeSource":"invoker","connection":{"connectionReferenceLogicalName":"contoso_invoiceapproval_outlook"},"api":{"name":"shared_office365"}}},"definition":{}}}"#,
+    );
+    assert!(check(&f).1.is_empty(), "{:?}", check(&f).1);
 }
 
 #[test]
@@ -395,6 +401,16 @@ fn cr505_flow_committed_off() {
     let hit = &findings[0];
     assert!(hit["path"].as_str().unwrap_or_default().ends_with(".json.data.xml"));
     assert_eq!((hit["line"].as_u64(), hit["column"].as_u64()), (Some(6), Some(3)));
+    // Near miss: the same flow committed on (StateCode 1).
+    flow(
+        &f,
+        "",
+        "Send invoice",
+        G1,
+        1,
+        &[("shared_office365", "contoso_invoiceapproval_outlook", "shared_office365")],
+    );
+    assert!(check(&f).1.is_empty(), "{:?}", check(&f).1);
 }
 
 #[test]
@@ -407,6 +423,14 @@ fn cr506_leaked_connection_id() {
     let (_, findings) = check(&f);
     assert_eq!(codes(&findings), ["CR506"]);
     assert_eq!((findings[0]["line"].as_u64(), findings[0]["column"].as_u64()), (Some(7), Some(9)));
+    // Near miss: `connectionName` in an action's `inputs.host` names the entry, not a
+    // connection (the clean fixture has one per action), and an entry without it is clean.
+    assert!(check(&clean()).1.is_empty());
+    f.write(
+        &format!("Workflows/Sendinvoice-{}.json", G1.to_uppercase()),
+        "{\n  \"properties\": {\n    \"connectionReferences\": {\n      \"k\": {\n        \"connection\": {\"connectionReferenceLogicalName\": \"contoso_invoiceapproval_outlook\"},\n        \"api\": {\"name\": \"shared_office365\"}\n      }\n    }\n  }\n}\n",
+    );
+    assert!(check(&f).1.is_empty(), "{:?}", check(&f).1);
 }
 
 #[test]
@@ -423,6 +447,10 @@ fn cr507_letter_case_differs() {
     let (code, findings) = check(&f);
     assert_eq!((code, codes(&findings)), (0, vec!["CR507".to_owned()]));
     assert_eq!(findings[0]["reference"], "contoso_invoiceapproval_outlook");
+    // Near miss: the definition's own spelling, in another letter case than the template's
+    // lower case, is not CR507.
+    let g = one_ref("contoso_InvoiceApproval_outlook", "shared_office365");
+    assert!(with_code(&check(&g).1, "CR507").is_empty(), "{:?}", check(&g).1);
 }
 
 #[test]
@@ -444,6 +472,13 @@ fn cr508_undeclared_host_key_and_cr509_missing_data_xml() {
         findings[1]["flow"], "Sendinvoice",
         "without data.xml the name comes from the file name"
     );
+    // Near misses: in the clean fixture each action's `inputs.host.connectionName` names its
+    // declared entry (`shared_office365`) and the data.xml sits beside the flow.
+    let g = clean();
+    let text = std::fs::read_to_string(g.path().join(&json)).expect("read");
+    assert!(text.contains("\"connectionName\": \"shared_office365\""), "{text}");
+    assert!(g.path().join(format!("{json}.data.xml")).is_file());
+    assert!(check(&g).1.is_empty(), "{:?}", check(&g).1);
 }
 
 #[test]
@@ -479,6 +514,9 @@ fn rules_can_be_turned_off_or_raised_and_names_ignored() {
     assert_eq!(check(&f).0, 1);
     f.write("connref.toml", "[rules]\nCR505 = \"off\"\n");
     assert_eq!(check(&f), (0, vec![]));
+    // The top-level globs are for shipped names: they hide the naming rules only.
     f.write("connref.toml", "ignore = [\"Send *\"]\n");
+    assert_eq!(codes(&check(&f).1), ["CR505"]);
+    f.write("connref.toml", "[[ignore]]\nflows = [\"Send *\"]\n");
     assert_eq!(check(&f), (0, vec![]));
 }

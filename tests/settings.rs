@@ -120,6 +120,22 @@ fn a_complete_file_has_no_settings_findings() {
     );
     let all = findings(&f);
     assert_eq!(settings_codes(&all), Vec::<String>::new(), "{all:#?}");
+    // No findings must mean the files were read and judged, not that none was found.
+    let out = connref(f.path(), &["check", "--format", "json"]);
+    let doc: Value = serde_json::from_str(&out.stdout).expect("json report");
+    assert_eq!(
+        doc["coverage"],
+        serde_json::json!([{
+            "solution": "Billing",
+            "environments": ["Prod", "Test"],
+            "references": [
+                {"reference": OUTLOOK, "cells": {"Prod": "bound", "Test": "bound"}},
+                {"reference": TEAMS, "cells": {"Prod": "token", "Test": "token"}}
+            ]
+        }]),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

@@ -617,7 +617,7 @@ fn step_summary_and_outputs_carry_the_change_set() {
         summary.contains("| re-created | `contoso_invoicemail_outlook` | was `contoso_invoice_outlook` |"),
         "{summary}"
     );
-    assert_eq!(summary.matches("connref found").count(), 1, "one verdict: {summary}");
+    assert_eq!(summary.matches("this change introduces").count(), 1, "one verdict: {summary}");
     assert!(
         summary.contains("`CR302`"),
         "the change's findings are in the findings table: {summary}"

@@ -39,6 +39,9 @@ pub struct Options {
     /// With a base: print the findings the base already had in full, not one line per code.
     #[arg(long)]
     pub show_existing: bool,
+    /// Also print the findings connref.toml ignores, each with its reason.
+    #[arg(long)]
+    pub show_ignored: bool,
     /// Print only the findings: no tables, no summed-up lines, no closing line.
     #[arg(long, short)]
     pub quiet: bool,
@@ -115,6 +118,7 @@ pub fn report(opts: &Options) -> Result<Report> {
         config_label: Some(config_label),
         ..Report::default()
     };
+    let mut dropped = Vec::new();
     for path in &paths {
         // One loop for both: with a base, the head comes from the pair and the stability rules
         // and the base's own problems are added; everything else is the same.
@@ -138,7 +142,8 @@ pub fn report(opts: &Options) -> Result<Report> {
                 &worktree
             }
         };
-        let mut findings = rules::check(&Context { snapshot, config: &config });
+        let (mut findings, ignored) = rules::check_keeping_ignored(&Context { snapshot, config: &config });
+        dropped.extend(ignored);
         if let Some(pair) = &pair {
             let base = rules::check(&Context {
                 snapshot: &pair.base,
@@ -152,7 +157,22 @@ pub fn report(opts: &Options) -> Result<Report> {
         report.add_snapshot(snapshot);
         report.add_identities(&rules::identity::assign(snapshot, &config));
     }
-    report.findings = rules::finish(&config, report.findings);
+    let (findings, ignored) = rules::finish_keeping_ignored(&config, std::mem::take(&mut report.findings));
+    report.findings = findings;
+    dropped.extend(ignored);
+    for (i, scoped) in config.scoped_ignores.iter().enumerate() {
+        if !dropped.iter().any(|d| d.by == Some(i)) {
+            report.warnings.push(format!(
+                "{}: line {}: this [[ignore]] matches no finding: remove it, or fix its globs",
+                config
+                    .path
+                    .as_deref()
+                    .map_or_else(|| crate::config::FILE_NAME.into(), |p| p.display().to_string()),
+                scoped.line
+            ));
+        }
+    }
+    report.ignored = dropped.into_iter().map(|d| (d.finding, config.ignore_label(d.by))).collect();
     Ok(report)
 }
 
@@ -168,6 +188,7 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> Result<u8> {
         show_existing: opts.show_existing,
         quiet: opts.quiet,
         statistics: opts.statistics,
+        show_ignored: opts.show_ignored,
         relative_to: relative_to(opts.paths.first().map_or(Path::new("."), PathBuf::as_path)),
     };
     let text = report.render(format, &view);

@@ -9,6 +9,7 @@ pub mod comment;
 pub mod diff;
 pub mod graph;
 pub mod history;
+pub mod init;
 #[cfg(feature = "online")]
 pub mod remote;
 pub mod revisions;

@@ -154,11 +154,14 @@ pub fn run(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
 fn solutions(snapshot: &Snapshot) -> Vec<&Solution> {
     let mut out: Vec<&Solution> = Vec::new();
     for s in &snapshot.solutions {
-        if !out.iter().any(|o| o.unique_name.eq_ignore_ascii_case(&s.unique_name)) {
+        if !out
+            .iter()
+            .any(|o| o.manifest.unique_name.eq_ignore_ascii_case(&s.manifest.unique_name))
+        {
             out.push(s);
         }
     }
-    out.sort_by_key(|s| s.unique_name.to_ascii_lowercase());
+    out.sort_by_key(|s| s.manifest.unique_name.to_ascii_lowercase());
     out
 }
 
@@ -196,7 +199,7 @@ fn plan(opts: &Options, tree: &WorkTree, snapshot: &Snapshot, err: &mut dyn Writ
         let files: Vec<&SettingsFile> = snapshot
             .settings
             .iter()
-            .filter(|f| f.solutions.iter().any(|n| n.eq_ignore_ascii_case(&s.unique_name)))
+            .filter(|f| f.solutions.iter().any(|n| n.eq_ignore_ascii_case(&s.manifest.unique_name)))
             .collect();
         let mut envs: Vec<String> = Vec::new();
         if opts.envs.is_empty() {
@@ -223,7 +226,7 @@ fn plan(opts: &Options, tree: &WorkTree, snapshot: &Snapshot, err: &mut dyn Writ
                     writeln!(
                         err,
                         "connref: cannot create the settings of `{}` for environment `{env}` at `{path}`: another file is there; tie the files with [[settings.map]] tables",
-                        s.unique_name
+                        s.manifest.unique_name
                     )?;
                     failures += 1;
                     continue;
@@ -293,7 +296,7 @@ fn plan(opts: &Options, tree: &WorkTree, snapshot: &Snapshot, err: &mut dyn Writ
                     writeln!(
                         err,
                         "connref: `{}`: stale entry `{name}`: solution `{}` does not define it; {what}",
-                        f.path, s.unique_name
+                        f.path, s.manifest.unique_name
                     )?;
                 }
                 if outcome.text != text {
@@ -366,7 +369,7 @@ fn new_path(snapshot: &Snapshot, s: &Solution, files: &[&SettingsFile], env: &st
     let homes: Vec<&str> = snapshot
         .solutions
         .iter()
-        .filter(|o| o.unique_name.eq_ignore_ascii_case(&s.unique_name))
+        .filter(|o| o.manifest.unique_name.eq_ignore_ascii_case(&s.manifest.unique_name))
         .map(|o| solution_home(&o.root))
         .collect();
     let mut home: Vec<&str> = homes[0].split('/').filter(|x| !x.is_empty()).collect();

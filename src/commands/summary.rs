@@ -43,12 +43,31 @@ pub fn run_url() -> Option<String> {
     Some(format!("{}/{repo}/actions/runs/{run}", server.trim_end_matches('/')))
 }
 
+/// `$GITHUB_SERVER_URL/<repo>/blob/<sha>` of the checked head: the pull request's head commit
+/// from the event (`GITHUB_SHA` is the merge commit there), else `GITHUB_SHA`.
+pub fn blob_url() -> Option<String> {
+    let server = std::env::var("GITHUB_SERVER_URL").ok().filter(|s| !s.is_empty())?;
+    let repo = std::env::var("GITHUB_REPOSITORY").ok().filter(|s| !s.is_empty())?;
+    let from_event = std::env::var_os("GITHUB_EVENT_PATH")
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|e| {
+            [e.pointer("/pull_request/head/sha"), e.pointer("/workflow_run/head_sha")]
+                .into_iter()
+                .flatten()
+                .find_map(|v| v.as_str().map(str::to_owned))
+        });
+    let sha = from_event.or_else(|| std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty()))?;
+    Some(format!("{}/{repo}/blob/{sha}", server.trim_end_matches('/')))
+}
+
 pub fn content(report: Report, changes: Changes) -> Content {
     Content {
         diff_markdown: changes.markdown,
         changed: changes.changed,
         report,
         run_url: run_url(),
+        blob_url: blob_url(),
     }
 }
 

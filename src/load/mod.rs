@@ -148,7 +148,7 @@ impl<'a> Reuse<'a> {
         };
         for s in &other.solutions {
             if s.references_loc.path.ends_with(".xml") {
-                r.manifests.insert(&s.unique_name_loc.path, s);
+                r.manifests.insert(&s.manifest.unique_name_loc.path, s);
                 // Inline flow metadata comes back with the file it is in.
                 let inline = s
                     .flows
@@ -208,22 +208,10 @@ impl<'a> Reuse<'a> {
             Job::EnvVar(i, p) => self.env_vars.get(p).map(|v| Parsed::EnvVar(i, (*v).clone())),
             Job::App(i, p) => self.apps.get(p).map(|a| Parsed::App(i, (*a).clone())),
             Job::Bot(i, p) => self.bots.get(p).map(|b| Parsed::Bot(i, b.iter().map(|l| (*l).clone()).collect())),
-            Job::Manifest(i, _, m) => self.manifests.get(m.manifest.as_str()).map(|s| {
-                Parsed::Manifest(
-                    i,
-                    Some(parse::solution::Manifest {
-                        unique_name: s.unique_name.clone(),
-                        unique_name_loc: s.unique_name_loc.clone(),
-                        version: s.version.clone(),
-                        managed: s.managed.clone(),
-                        publisher: s.publisher.clone(),
-                        prefix: s.prefix.clone(),
-                        prefix_loc: s.prefix_loc.clone(),
-                        missing_references: s.missing_references.clone(),
-                    }),
-                    None,
-                )
-            }),
+            Job::Manifest(i, _, m) => self
+                .manifests
+                .get(m.manifest.as_str())
+                .map(|s| Parsed::Manifest(i, Some(s.manifest.clone()), None)),
             Job::Definitions(i, Layout::Yaml, p) => self.references.get(p).map(|r| {
                 Parsed::Definitions(
                     i,
@@ -656,7 +644,7 @@ fn assemble(label: String, roots: &[RootFiles], out: Output, mut problems: Vec<F
             .map(|c| c.references_loc.clone())
             .or_else(|| r.definitions.first().filter(|d| d.ends_with(".xml")).map(|d| Loc::file(d)))
             .unwrap_or_else(|| Loc::file(&discover::join(&r.root, "connectionreferences")));
-        for (m, listed) in p.manifests {
+        for (mut m, listed) in p.manifests {
             let owns = |path: &str, id: Option<&str>| {
                 listed.as_ref().is_none_or(|list| {
                     let c = component_of(&r.root, path);
@@ -664,30 +652,23 @@ fn assemble(label: String, roots: &[RootFiles], out: Output, mut problems: Vec<F
                         .any(|l| *l == c || id.is_some_and(|id| l.strip_prefix("modernflows/") == Some(id)))
                 })
             };
-            let (prefix, prefix_loc) = match (m.prefix, m.prefix_loc) {
-                (Some(x), loc) => (Some(x), loc),
-                (None, _) => {
+            // The YAML layout keeps the prefix with the publisher, in a file of its own.
+            if m.prefix.is_none() {
+                {
                     let publisher = p
                         .publishers
                         .iter()
                         .find(|x| m.publisher.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&x.unique_name)));
                     let publisher = publisher.or(if p.publishers.len() == 1 { p.publishers.first() } else { None });
-                    match publisher.and_then(|x| x.prefix.clone()) {
-                        Some((x, loc)) => (Some(x), Some(loc)),
-                        None => (None, None),
+                    if let Some((x, loc)) = publisher.and_then(|x| x.prefix.clone()) {
+                        m.prefix = Some(x);
+                        m.prefix_loc = Some(loc);
                     }
                 }
-            };
+            }
             solutions.push(Solution {
                 root: r.root.clone(),
-                unique_name: m.unique_name,
-                unique_name_loc: m.unique_name_loc,
-                version: m.version,
-                managed: m.managed,
-                publisher: m.publisher,
-                prefix,
-                prefix_loc,
-                missing_references: m.missing_references,
+                manifest: m,
                 references_loc: references_loc.clone(),
                 references: references.iter().filter(|x| owns(&x.loc.path, None)).cloned().collect(),
                 flows: flows.iter().filter(|f| owns(&f.path, Some(&f.id))).cloned().collect(),

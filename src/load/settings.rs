@@ -168,8 +168,8 @@ pub fn environment_of(path: &str, known: &[&str]) -> Option<String> {
 pub fn known_names(solutions: &[Solution]) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::new();
     for s in solutions {
-        out.push(&s.unique_name);
-        if let Some(p) = s.prefix.as_deref() {
+        out.push(&s.manifest.unique_name);
+        if let Some(p) = s.manifest.prefix.as_deref() {
             out.push(p.trim_end_matches('_'));
         }
     }
@@ -201,8 +201,8 @@ fn holds(home: &str, path: &str) -> bool {
 fn names<'a>(it: impl Iterator<Item = &'a Solution>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for s in it {
-        if !out.iter().any(|n| n.eq_ignore_ascii_case(&s.unique_name)) {
-            out.push(s.unique_name.clone());
+        if !out.iter().any(|n| n.eq_ignore_ascii_case(&s.manifest.unique_name)) {
+            out.push(s.manifest.unique_name.clone());
         }
     }
     out
@@ -306,7 +306,7 @@ pub fn tie(file: &SettingsFile, solutions: &[Solution]) -> Tie {
     // better evidence when it names one.
     if let Some(folder) = solution_folder(path) {
         let named = names(solutions.iter().filter(|s| {
-            s.unique_name.eq_ignore_ascii_case(folder)
+            s.manifest.unique_name.eq_ignore_ascii_case(folder)
                 || solution_home(&s.root)
                     .rsplit('/')
                     .next()
@@ -375,7 +375,7 @@ pub fn discover(source: &dyn Source, files: &[String], other_json: &[String], so
             };
             match map.and_then(|m| m.solution.as_deref()) {
                 Some(name) => {
-                    file.solutions = names(solutions.iter().filter(|s| s.unique_name.eq_ignore_ascii_case(name)));
+                    file.solutions = names(solutions.iter().filter(|s| s.manifest.unique_name.eq_ignore_ascii_case(name)));
                 }
                 None => {
                     let tie = tie(&file, solutions);

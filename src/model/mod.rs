@@ -44,7 +44,7 @@ impl Snapshot {
         self.solutions.iter().filter(|s| {
             self.solutions
                 .iter()
-                .any(|o| !std::ptr::eq(o, *s) && o.unique_name.eq_ignore_ascii_case(&s.unique_name))
+                .any(|o| !std::ptr::eq(o, *s) && o.manifest.unique_name.eq_ignore_ascii_case(&s.manifest.unique_name))
         })
     }
 
@@ -65,10 +65,9 @@ pub fn root_label(root: &str) -> &str {
     if root.is_empty() { "." } else { root }
 }
 
+/// What `Other/Solution.xml` (or `solution.yml`) says about a solution, as parsed.
 #[derive(Debug, Clone)]
-pub struct Solution {
-    /// The root folder, repository-relative (`""` for the repository root).
-    pub root: String,
+pub struct Manifest {
     pub unique_name: String,
     pub unique_name_loc: Loc,
     pub version: Option<String>,
@@ -80,6 +79,13 @@ pub struct Solution {
     pub prefix_loc: Option<Loc>,
     /// References that flows need but the solution does not carry (`MissingDependencies`).
     pub missing_references: Vec<MissingReference>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Solution {
+    /// The root folder, repository-relative (`""` for the repository root).
+    pub root: String,
+    pub manifest: Manifest,
     pub references: Vec<Reference>,
     /// Where a new reference would be added: the `<connectionreferences>` element, or the
     /// root of Customizations.xml when there is none.
@@ -102,14 +108,7 @@ impl Solution {
         let s = self;
         Solution {
             root: s.root.clone(),
-            unique_name: s.unique_name.clone(),
-            unique_name_loc: s.unique_name_loc.clone(),
-            version: s.version.clone(),
-            managed: s.managed.clone(),
-            publisher: s.publisher.clone(),
-            prefix: s.prefix.clone(),
-            prefix_loc: s.prefix_loc.clone(),
-            missing_references: s.missing_references.clone(),
+            manifest: s.manifest.clone(),
             references: s.references.iter().filter(|r| keep(r)).cloned().collect(),
             references_loc: s.references_loc.clone(),
             flows: Vec::new(),

@@ -3,20 +3,9 @@
 use super::ParseError;
 use super::xml::{self, Element};
 use crate::finding::Loc;
+pub use crate::model::Manifest;
 use crate::model::{DependencySolution, MissingReference};
 use crate::text::SourceFile;
-
-#[derive(Debug, Clone)]
-pub struct Manifest {
-    pub unique_name: String,
-    pub unique_name_loc: Loc,
-    pub version: Option<String>,
-    pub managed: Option<String>,
-    pub publisher: Option<String>,
-    pub prefix: Option<String>,
-    pub prefix_loc: Option<Loc>,
-    pub missing_references: Vec<MissingReference>,
-}
 
 fn el_loc(file: &SourceFile, el: &Element) -> Loc {
     file.loc(el.offset, el.tag_len)

@@ -16,6 +16,8 @@ pub struct Content {
     pub report: Report,
     /// Where the full report can be read when the comment has to be shortened (the run's URL).
     pub run_url: Option<String>,
+    /// `$GITHUB_SERVER_URL/<repo>/blob/<head sha>`: each location links to its line there.
+    pub blob_url: Option<String>,
 }
 
 impl Content {
@@ -33,17 +35,23 @@ pub fn marker(scope: &str) -> String {
     format!("<!-- connref:comment scope={clean} -->")
 }
 
-/// The one-line verdict.
+/// The one-line verdict. With a base it speaks of what the change introduced.
 pub fn verdict(content: &Content) -> String {
     let c = content.report.counts();
+    let compared = content.report.compared && content.report.fail_on == crate::config::FailOn::New;
+    let what = if compared { "this change introduces" } else { "connref found" };
     if c.errors > 0 {
         format!(
-            "❌ **connref found {}**: fix {} before merging.",
+            "❌ **{what} {}**: fix {} before merging.",
             plural(c.errors, "error", "errors"),
             if c.errors == 1 { "it" } else { "them" }
         )
     } else if c.warnings > 0 {
-        format!("⚠️ **connref found {}** and no errors.", plural(c.warnings, "warning", "warnings"))
+        format!("⚠️ **{what} {}** and no errors.", plural(c.warnings, "warning", "warnings"))
+    } else if compared && content.changed {
+        "✅ **connref:** this change introduces no findings; its connection-reference changes look safe.".to_owned()
+    } else if compared {
+        "✅ **connref:** this change introduces no findings.".to_owned()
     } else if content.changed {
         "✅ **connref:** the connection-reference changes look safe.".to_owned()
     } else {
@@ -51,14 +59,37 @@ pub fn verdict(content: &Content) -> String {
     }
 }
 
-/// The markdown shared by the comment and the step summary (no marker).
+/// The markdown shared by the comment and the step summary (no marker). With a base: the
+/// verdict and what the change introduced first, then the change set, then what the base
+/// branch already had, folded and counted per code.
 pub fn summary_markdown(content: &Content) -> String {
+    let report = &content.report;
+    let links = content.blob_url.as_deref();
     let mut out = format!("### connref\n\n{}\n\n", verdict(content));
+    if report.compared {
+        let counted: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| report.counts_towards_verdict(f))
+            .cloned()
+            .collect();
+        out.push_str("#### Introduced by this change\n\n");
+        out.push_str(&format!("**Findings:** {}\n", markdown::counts_line(report)));
+        if !counted.is_empty() {
+            out.push('\n');
+            out.push_str(&markdown::findings_table_linked(&counted, links));
+        }
+        out.push('\n');
+    }
     if !content.diff_markdown.trim().is_empty() {
         out.push_str(content.diff_markdown.trim_end());
         out.push_str("\n\n");
     }
-    out.push_str(&markdown::findings(&content.report));
+    if report.compared {
+        out.push_str(&markdown::existing(report));
+    } else {
+        out.push_str(&markdown::findings_linked(report, links));
+    }
     out
 }
 

@@ -19,6 +19,9 @@ pub fn render(report: &Report, view: &View) -> String {
             ));
         }
     }
+    if view.show_ignored {
+        out.push_str(&super::human::ignored(report, view));
+    }
     if !view.quiet {
         out.push_str(&super::human::existing(report, view));
         out.push_str(&super::human::summary(report));

@@ -27,13 +27,13 @@ pub struct ReferenceCoverage {
 pub fn compute(snapshot: &Snapshot) -> Vec<SolutionCoverage> {
     let mut out: Vec<SolutionCoverage> = Vec::new();
     for s in &snapshot.solutions {
-        if s.references.is_empty() || out.iter().any(|c| c.solution.eq_ignore_ascii_case(&s.unique_name)) {
+        if s.references.is_empty() || out.iter().any(|c| c.solution.eq_ignore_ascii_case(&s.manifest.unique_name)) {
             continue;
         }
         let files: Vec<_> = snapshot
             .settings
             .iter()
-            .filter(|f| !f.invalid && f.solutions.iter().any(|n| n.eq_ignore_ascii_case(&s.unique_name)))
+            .filter(|f| !f.invalid && f.solutions.iter().any(|n| n.eq_ignore_ascii_case(&s.manifest.unique_name)))
             .collect();
         if files.is_empty() {
             continue;
@@ -69,7 +69,7 @@ pub fn compute(snapshot: &Snapshot) -> Vec<SolutionCoverage> {
             .collect();
         references.sort_by_key(|r| (r.reference.to_ascii_lowercase(), r.reference.clone()));
         out.push(SolutionCoverage {
-            solution: s.unique_name.clone(),
+            solution: s.manifest.unique_name.clone(),
             environments,
             references,
         });

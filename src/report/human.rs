@@ -20,6 +20,9 @@ pub fn render(report: &Report, view: &View) -> String {
             out.push_str("\n\n");
         }
     }
+    if view.show_ignored {
+        out.push_str(&ignored(report, view));
+    }
     if view.quiet {
         return out;
     }
@@ -164,6 +167,27 @@ pub fn statistics(report: &Report, view: &View) -> String {
     if !out.is_empty() {
         out.push('\n');
     }
+    out
+}
+
+/// `--show-ignored`: one line each, with what ignores it.
+pub fn ignored(report: &Report, view: &View) -> String {
+    if report.ignored.is_empty() {
+        return "ignored by the config: none\n\n".to_owned();
+    }
+    let mut out = format!("ignored by the config ({}):\n", report.ignored.len());
+    for (f, by) in &report.ignored {
+        out.push_str(&format!(
+            "  {}:{}:{}: {}[{}] {} ({by})\n",
+            view.path(&f.loc.path),
+            f.loc.line,
+            f.loc.column,
+            f.severity,
+            f.code(),
+            f.message.replace(['\n', '\r'], " ")
+        ));
+    }
+    out.push('\n');
     out
 }
 

@@ -139,16 +139,30 @@ pub fn counts_line(report: &Report) -> String {
     )
 }
 
-fn row(f: &Finding) -> Vec<String> {
+/// Percent-encodes a repository path for a URL, keeping `/` and the unreserved characters.
+fn url_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn row(f: &Finding, links: Option<&str>) -> Vec<String> {
     let mut message = message(&f.message);
     if let Some(h) = &f.help {
         message.push_str("<br>help: ");
         message.push_str(&self::message(h));
     }
-    let location = if f.loc.is_file() {
-        code(&format!("{}:{}:{}", f.loc.path, f.loc.line, f.loc.column))
-    } else {
-        self::message(&super::human::whereabouts(f))
+    let at = code(&format!("{}:{}:{}", f.loc.path, f.loc.line, f.loc.column));
+    let location = match links {
+        _ if !f.loc.is_file() => self::message(&super::human::whereabouts(f)),
+        Some(base) => format!("[{at}]({}/{}#L{})", base.trim_end_matches('/'), url_path(&f.loc.path), f.loc.line),
+        None => at,
     };
     vec![icon(f.severity).to_owned(), code(f.code()), location, message]
 }
@@ -158,12 +172,17 @@ const HEAD: [&str; 4] = ["Severity", "Code", "Location", "Message"];
 /// The findings table (errors first); past [`OPEN_ROWS`], the rest folded in `<details>`.
 /// Nothing when there are no findings.
 pub fn findings_table(findings: &[Finding]) -> String {
+    findings_table_linked(findings, None)
+}
+
+/// As [`findings_table`], each location a link to its line under `links` (a blob URL).
+pub fn findings_table_linked(findings: &[Finding], links: Option<&str>) -> String {
     if findings.is_empty() {
         return String::new();
     }
     let mut sorted: Vec<&Finding> = findings.iter().collect();
     sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    let rows: Vec<Vec<String>> = sorted.iter().map(|f| row(f)).collect();
+    let rows: Vec<Vec<String>> = sorted.iter().map(|f| row(f, links)).collect();
     let open = rows.len().min(OPEN_ROWS);
     let mut out = table(&HEAD, &rows[..open]);
     let rest = &rows[open..];
@@ -178,10 +197,15 @@ pub fn findings_table(findings: &[Finding]) -> String {
 
 /// The findings section of the comment and the step summary: counts, then the table.
 pub fn findings(report: &Report) -> String {
+    findings_linked(report, None)
+}
+
+/// As [`findings`], each location a link to its line under `links` (a blob URL).
+pub fn findings_linked(report: &Report, links: Option<&str>) -> String {
     let mut out = format!("**Findings:** {}\n", counts_line(report));
     if !report.findings.is_empty() {
         out.push('\n');
-        out.push_str(&findings_table(&report.findings));
+        out.push_str(&findings_table_linked(&report.findings, links));
     }
     out
 }
@@ -204,6 +228,24 @@ pub fn environment_summary(command: &str, environment: &str, report: &Report) ->
         format!("✅ **connref {command}:** no problems in environment {env}.")
     };
     format!("### connref {command}: {env}\n\n{verdict}\n\n{}", findings(report))
+}
+
+/// With a base: the findings the base branch already had (and that do not count), folded,
+/// with a count per code. Nothing when there are none.
+pub fn existing(report: &Report) -> String {
+    let existing: Vec<&Finding> = report.findings.iter().filter(|f| !report.counts_towards_verdict(f)).collect();
+    if existing.is_empty() {
+        return String::new();
+    }
+    let rows: Vec<Vec<String>> = super::human::per_code(existing.iter().copied())
+        .into_iter()
+        .map(|(rule, c)| vec![code(rule.code), text(rule.name), super::human::nonzero(c)])
+        .collect();
+    format!(
+        "<details><summary>Already on the base branch: {} (not introduced by this change, not counted)</summary>\n\n{}\n</details>\n",
+        plural(existing.len(), "finding", "findings"),
+        table(&["Code", "Rule", "Findings"], &rows)
+    )
 }
 
 #[cfg(test)]

@@ -56,6 +56,8 @@ pub struct View {
     pub quiet: bool,
     /// A count per code instead of the findings (human and concise).
     pub statistics: bool,
+    /// The findings the config ignores, each with its reason (human and concise).
+    pub show_ignored: bool,
     /// Human and concise paths are shown relative to `cwd`; findings' paths are relative to
     /// `root` (the repository's top). Both absolute; `None`: shown as they are.
     pub relative_to: Option<(std::path::PathBuf, std::path::PathBuf)>,
@@ -111,6 +113,8 @@ pub struct Report {
     pub fail_on: FailOn,
     /// The config in use, for the closing line (`None`: not told, as in `diff`).
     pub config_label: Option<String>,
+    /// Findings the config ignores, with what ignores each (`--show-ignored`).
+    pub ignored: Vec<(Finding, String)>,
 }
 
 /// One identity with its references and the flows that run as it.

@@ -89,7 +89,7 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
 }
 
 fn on(s: &Solution, f: &Flow, rule: &'static Rule, loc: Loc, msg: String) -> Finding {
-    Finding::new(rule, loc, msg).solution(&s.unique_name).flow(&f.name, &f.id)
+    Finding::new(rule, loc, msg).solution(&s.manifest.unique_name).flow(&f.name, &f.id)
 }
 
 fn entry<'a>(
@@ -205,7 +205,7 @@ fn entry<'a>(
 /// "a connection reference of solution X for shared_y", naming the ones that exist.
 fn candidates(s: &Solution, api: Option<&str>) -> String {
     let Some(api) = api else {
-        return format!("a connection reference of solution {}", code_span(&s.unique_name));
+        return format!("a connection reference of solution {}", code_span(&s.manifest.unique_name));
     };
     let same: Vec<String> = s
         .references
@@ -216,14 +216,14 @@ fn candidates(s: &Solution, api: Option<&str>) -> String {
     if same.is_empty() {
         format!(
             "a new connection reference of solution {} for {api}",
-            code_span(&s.unique_name),
+            code_span(&s.manifest.unique_name),
             api = code_span(api)
         )
     } else {
         format!(
             "{} (solution {}'s {} for {api})",
             list(&same),
-            code_span(&s.unique_name),
+            code_span(&s.manifest.unique_name),
             if same.len() == 1 { "reference" } else { "references" },
             api = code_span(api)
         )
@@ -236,7 +236,7 @@ fn undefined(ctx: &Context<'_>, s: &Solution, f: &Flow, logical_name: &str, loc:
     let twins: Vec<String> = ctx
         .snapshot
         .definers(logical_name, s)
-        .filter(|o| o.unique_name.eq_ignore_ascii_case(&s.unique_name))
+        .filter(|o| o.manifest.unique_name.eq_ignore_ascii_case(&s.manifest.unique_name))
         .map(|o| code_span(root_label(&o.root)).to_string())
         .collect();
     if !twins.is_empty() {
@@ -249,7 +249,7 @@ fn undefined(ctx: &Context<'_>, s: &Solution, f: &Flow, logical_name: &str, loc:
                 "flow {} is bound to {logical_name}, which root {} of solution {} does not define (its twin root {} does)",
                 code_span(&f.name),
                 code_span(root_label(&s.root)),
-                code_span(&s.unique_name),
+                code_span(&s.manifest.unique_name),
                 list(&twins),
                 logical_name = code_span(logical_name)
             ),
@@ -264,8 +264,8 @@ fn undefined(ctx: &Context<'_>, s: &Solution, f: &Flow, logical_name: &str, loc:
     let others: Vec<String> = ctx
         .snapshot
         .definers(logical_name, s)
-        .filter(|o| !o.unique_name.eq_ignore_ascii_case(&s.unique_name))
-        .map(|o| code_span(&o.unique_name).to_string())
+        .filter(|o| !o.manifest.unique_name.eq_ignore_ascii_case(&s.manifest.unique_name))
+        .map(|o| code_span(&o.manifest.unique_name).to_string())
         .collect();
     if !others.is_empty() {
         return on(
@@ -276,7 +276,7 @@ fn undefined(ctx: &Context<'_>, s: &Solution, f: &Flow, logical_name: &str, loc:
             format!(
                 "flow {} is bound to {logical_name}, which solution {} does not define; solution {} does (a cross-solution dependency)",
                 code_span(&f.name),
-                code_span(&s.unique_name),
+                code_span(&s.manifest.unique_name),
                 list(&others),
                 logical_name = code_span(logical_name)
             ),
@@ -286,10 +286,11 @@ fn undefined(ctx: &Context<'_>, s: &Solution, f: &Flow, logical_name: &str, loc:
         .help(format!(
             "import {} before {} in every environment, or move the reference into this solution",
             list(&others),
-            code_span(&s.unique_name)
+            code_span(&s.manifest.unique_name)
         ));
     }
     let listing = s
+        .manifest
         .missing_references
         .iter()
         .find(|m| m.logical_name.eq_ignore_ascii_case(logical_name));
@@ -305,7 +306,7 @@ fn undefined(ctx: &Context<'_>, s: &Solution, f: &Flow, logical_name: &str, loc:
             format!(
                 "flow {} is bound to {logical_name}, which solution {} does not define: the solution manifest declares it a dependency on solution {}{version}",
                 code_span(&f.name),
-                code_span(&s.unique_name),
+                code_span(&s.manifest.unique_name),
                 code_span(&dep.unique_name),
                 logical_name = code_span(logical_name)
             ),
@@ -315,7 +316,7 @@ fn undefined(ctx: &Context<'_>, s: &Solution, f: &Flow, logical_name: &str, loc:
         .help(format!(
             "install solution {}{version} (or later) in every environment before importing {}",
             code_span(&dep.unique_name),
-            code_span(&s.unique_name)
+            code_span(&s.manifest.unique_name)
         ));
     }
     let note = if listing.is_some() {
@@ -331,14 +332,14 @@ fn undefined(ctx: &Context<'_>, s: &Solution, f: &Flow, logical_name: &str, loc:
         format!(
             "flow {} is bound to {logical_name}, which solution {} does not define{note}",
             code_span(&f.name),
-            code_span(&s.unique_name),
+            code_span(&s.manifest.unique_name),
             logical_name = code_span(logical_name)
         ),
     )
     .reference(logical_name)
     .help(format!(
         "add the connection reference {logical_name} to solution {}, or bind the entry to one it defines",
-        code_span(&s.unique_name),
+        code_span(&s.manifest.unique_name),
         logical_name = code_span(logical_name)
     ))
 }
@@ -371,7 +372,7 @@ fn unused(ctx: &Context<'_>) -> Vec<Finding> {
                         r.loc.clone(),
                         format!("reference {} is not used by any flow, app or bot", code_span(&r.logical_name)),
                     )
-                    .solution(&s.unique_name)
+                    .solution(&s.manifest.unique_name)
                     .reference(&r.logical_name)
                     .help("remove it from the solution if nothing needs it: every environment must bind it all the same"),
                 );

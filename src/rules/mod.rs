@@ -10,7 +10,7 @@ pub mod registry;
 pub mod settings;
 pub mod stability;
 
-use crate::config::Config;
+use crate::config::{Config, Ignored};
 use crate::finding::{Finding, code_span};
 use crate::model::{Snapshot, Solution, in_root, root_label};
 
@@ -22,13 +22,18 @@ pub struct Context<'a> {
 
 /// Every single-tree rule, then config severities and ignores, in report order.
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
+    check_keeping_ignored(ctx).0
+}
+
+/// As [`check`], with the findings the config ignores beside them.
+pub fn check_keeping_ignored(ctx: &Context<'_>) -> (Vec<Finding>, Vec<Ignored>) {
     let mut findings = ctx.snapshot.problems.clone();
     findings.extend(naming::check(ctx));
     findings.extend(flows::check(ctx));
     findings.extend(settings::check(ctx));
     findings.extend(identity::check(ctx));
     name_twin_roots(ctx.snapshot, &mut findings);
-    finish(ctx.config, findings)
+    finish_keeping_ignored(ctx.config, findings)
 }
 
 /// When two roots share a UniqueName, "solution `X`" alone does not say which: each finding
@@ -43,7 +48,7 @@ pub fn name_twin_roots(snapshot: &Snapshot, findings: &mut [Finding]) {
             continue;
         };
         let root = code_span(root_label(&s.root)).to_string();
-        let solution = format!("solution {}", code_span(&s.unique_name));
+        let solution = format!("solution {}", code_span(&s.manifest.unique_name));
         if f.message.contains(&format!("root {root}")) {
             continue;
         }
@@ -51,17 +56,22 @@ pub fn name_twin_roots(snapshot: &Snapshot, findings: &mut [Finding]) {
             Some(at) => f.message.insert_str(at + solution.len(), &format!(" (root {root})")),
             None => f
                 .message
-                .push_str(&format!(" (in root {root} of solution {})", code_span(&s.unique_name))),
+                .push_str(&format!(" (in root {root} of solution {})", code_span(&s.manifest.unique_name))),
         }
     }
 }
 
 /// Applies config and sorts: errors come out in file order, whatever produced them.
 pub fn finish(config: &Config, findings: Vec<Finding>) -> Vec<Finding> {
-    let mut findings = config.apply(findings);
+    finish_keeping_ignored(config, findings).0
+}
+
+/// As [`finish`], with the findings the config ignores beside them.
+pub fn finish_keeping_ignored(config: &Config, findings: Vec<Finding>) -> (Vec<Finding>, Vec<Ignored>) {
+    let (mut findings, ignored) = config.apply_keeping_ignored(findings);
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings.dedup();
-    findings
+    (findings, ignored)
 }
 
 /// `a`, `b` and `c` — for naming several things in one message.

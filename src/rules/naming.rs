@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::finding::{Finding, code_span};
 use crate::model::connector;
 use crate::model::{MAX_LOGICAL_NAME_CHARS, Reference, Solution};
+use crate::naming_template::{Matcher, render, tokens, too_long};
 use crate::rules::registry;
 
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
@@ -12,122 +13,6 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
         .references()
         .flat_map(|(s, r)| check_reference(ctx.config, s, r))
         .collect()
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Token {
-    Lit(String),
-    Publisher,
-    Purpose,
-    Connector,
-}
-
-fn tokens(template: &str) -> Vec<Token> {
-    let mut out = Vec::new();
-    let mut rest = template;
-    while !rest.is_empty() {
-        let next = ["{publisher}", "{purpose}", "{connector}"]
-            .iter()
-            .filter_map(|p| rest.find(p).map(|i| (i, *p)))
-            .min_by_key(|(i, _)| *i);
-        match next {
-            Some((i, p)) => {
-                if i > 0 {
-                    out.push(Token::Lit(rest[..i].to_owned()));
-                }
-                out.push(match p {
-                    "{publisher}" => Token::Publisher,
-                    "{purpose}" => Token::Purpose,
-                    _ => Token::Connector,
-                });
-                rest = &rest[i + p.len()..];
-            }
-            None => {
-                out.push(Token::Lit(rest.to_owned()));
-                rest = "";
-            }
-        }
-    }
-    out
-}
-
-fn is_word(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric())
-}
-
-fn is_purpose(s: &str) -> bool {
-    s.split('_').all(is_word)
-}
-
-/// What each placeholder accepts.
-struct Matcher<'a> {
-    publisher: Option<&'a str>,
-    purposes: Option<&'a [String]>,
-    /// `None`: any word (to find the connector segment for CR103).
-    connectors: Option<&'a [String]>,
-}
-
-impl Matcher<'_> {
-    fn accepts(&self, token: &Token, s: &str) -> bool {
-        match token {
-            Token::Lit(l) => l.eq_ignore_ascii_case(s),
-            Token::Publisher => match self.publisher {
-                Some(p) => p.eq_ignore_ascii_case(s),
-                None => is_word(s),
-            },
-            Token::Purpose => is_purpose(s) && self.purposes.is_none_or(|list| list.iter().any(|p| p.eq_ignore_ascii_case(s))),
-            Token::Connector => match self.connectors {
-                Some(list) => list.iter().any(|c| c.eq_ignore_ascii_case(s)),
-                None => is_word(s),
-            },
-        }
-    }
-
-    /// Matches the whole name; returns the connector segment on success.
-    fn matches<'n>(&self, tokens: &[Token], name: &'n str) -> Option<&'n str> {
-        self.segment(tokens, name, &Token::Connector)
-    }
-
-    /// Matches the whole name; returns the segment that the placeholder `want` took.
-    fn segment<'n>(&self, tokens: &[Token], name: &'n str, want: &Token) -> Option<&'n str> {
-        let Some((first, rest)) = tokens.split_first() else {
-            return name.is_empty().then_some("");
-        };
-        if let Token::Lit(l) = first {
-            let n = l.len();
-            return (name.len() >= n && name.is_char_boundary(n) && self.accepts(first, &name[..n]))
-                .then(|| self.segment(rest, &name[n..], want))
-                .flatten();
-        }
-        // Placeholders: try every split, longest first so that a purpose with `_` wins.
-        (1..=name.len()).rev().filter(|&j| name.is_char_boundary(j)).find_map(|j| {
-            let (head, tail) = name.split_at(j);
-            if !self.accepts(first, head) {
-                return None;
-            }
-            let inner = self.segment(rest, tail, want)?;
-            Some(if first == want { head } else { inner })
-        })
-    }
-}
-
-/// The purpose segment of `name` under the naming `template`, with any publisher word and any
-/// connector word: what the identity checks group references by.
-pub fn purpose_of<'n>(template: &str, name: &'n str) -> Option<&'n str> {
-    if too_long(name) {
-        return None;
-    }
-    let any = Matcher {
-        publisher: None,
-        purposes: None,
-        connectors: None,
-    };
-    any.segment(&tokens(template), name, &Token::Purpose)
-}
-
-/// Whether `s` is one purpose segment word: ASCII letters and digits.
-pub fn is_purpose_word(s: &str) -> bool {
-    is_word(s)
 }
 
 /// Words that say nothing about purpose.
@@ -230,26 +115,17 @@ fn suggested_purpose(r: &Reference, s: &Solution, words: &[String], purposes: Op
             .collect()
     };
     let purpose = r.display_name.as_deref().map(from).unwrap_or_default();
-    let purpose = if purpose.is_empty() { from(&s.unique_name) } else { purpose };
+    let purpose = if purpose.is_empty() {
+        from(&s.manifest.unique_name)
+    } else {
+        purpose
+    };
     // Display names often repeat the solution name, which starts with the publisher's name:
     // `contoso_contosobilling_dataverse` says less than `contoso_billing_dataverse`.
-    match s.prefix.as_deref().map(str::to_ascii_lowercase) {
+    match s.manifest.prefix.as_deref().map(str::to_ascii_lowercase) {
         Some(p) if purpose.len() > p.len() && purpose.starts_with(&p) => purpose[p.len()..].to_owned(),
         _ => purpose,
     }
-}
-
-fn render(template: &str, publisher: &str, purpose: &str, connector: &str) -> String {
-    template
-        .replace("{publisher}", publisher)
-        .replace("{purpose}", purpose)
-        .replace("{connector}", connector)
-}
-
-/// Longer than Dataverse allows: the template matcher tries every split of the name, so such a
-/// name is reported before it is matched.
-fn too_long(name: &str) -> bool {
-    name.len() > MAX_LOGICAL_NAME_CHARS && name.chars().count() > MAX_LOGICAL_NAME_CHARS
 }
 
 /// The name's publisher prefix and the rest. Split by the publisher's own prefix when the name
@@ -271,7 +147,11 @@ fn split_prefix<'n>(name: &'n str, expected: Option<&str>) -> (Option<&'n str>, 
 fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
     let name = r.logical_name.as_str();
     let mut out = Vec::new();
-    let finding = |code, msg: String| Finding::new(code, r.loc.clone(), msg).solution(&s.unique_name).reference(name);
+    let finding = |code, msg: String| {
+        Finding::new(code, r.loc.clone(), msg)
+            .solution(&s.manifest.unique_name)
+            .reference(name)
+    };
     if too_long(name) {
         let head: String = name.chars().take(40).collect();
         return vec![
@@ -285,7 +165,7 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
             .help("the solution cannot be imported with this name: give the reference a shorter name that follows the naming template"),
         ];
     }
-    let expected = cfg.naming.publisher.as_deref().or(s.prefix.as_deref());
+    let expected = cfg.naming.publisher.as_deref().or(s.manifest.prefix.as_deref());
     let (actual_prefix, rest) = split_prefix(name, expected);
     let aliases = cfg.naming.connector_aliases();
     let api = r.api_name();
@@ -309,7 +189,7 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
                 &registry::CR102,
                 format!(
                     "reference {name} {what}, but the publisher prefix of solution {} is {e}",
-                    code_span(&s.unique_name),
+                    code_span(&s.manifest.unique_name),
                     name = code_span(name),
                     e = code_span(e)
                 ),
@@ -336,7 +216,7 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
             .unwrap_or_default();
         out.push(
             finding(&registry::CR104, format!("reference {name}{display} has {why} that does not say what it is for", name = code_span(name)))
-                .help(format!("name it after its purpose, e.g. {suggestion}; once shipped, a name cannot change: keep it, give it a clear display name and add it to `ignore` in connref.toml", suggestion = code_span(&suggestion))),
+                .help(format!("name it after its purpose, e.g. {suggestion}; once shipped, a name cannot change: keep it, give it a clear display name and list it under `references` of an [[ignore]] of the naming rules in connref.toml (`connref init` writes one)", suggestion = code_span(&suggestion))),
         );
         return out;
     }
@@ -414,38 +294,6 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
 mod tests {
     use super::*;
 
-    fn m<'a>(publisher: Option<&'a str>, connectors: Option<&'a [String]>) -> Matcher<'a> {
-        Matcher {
-            publisher,
-            purposes: None,
-            connectors,
-        }
-    }
-
-    #[test]
-    fn template_matching() {
-        let t = tokens("{publisher}_{purpose}_{connector}");
-        let outlook = vec!["office365".to_owned(), "outlook".to_owned()];
-        assert_eq!(
-            m(Some("contoso"), Some(&outlook)).matches(&t, "contoso_invoiceapproval_outlook"),
-            Some("outlook")
-        );
-        assert_eq!(
-            m(Some("contoso"), Some(&outlook)).matches(&t, "contoso_invoice_approval_outlook"),
-            Some("outlook")
-        );
-        assert_eq!(
-            m(Some("contoso"), Some(&outlook)).matches(&t, "contoso_invoiceapproval_sharepoint"),
-            None
-        );
-        assert_eq!(
-            m(Some("contoso"), None).matches(&t, "contoso_billing_sharepoint"),
-            Some("sharepoint")
-        );
-        assert_eq!(m(Some("contoso"), Some(&outlook)).matches(&t, "contoso_outlook"), None);
-        assert_eq!(m(Some("contoso"), Some(&outlook)).matches(&t, "contoso__outlook"), None);
-    }
-
     #[test]
     fn prefixes_split_by_the_publisher_prefix() {
         assert_eq!(split_prefix("pre__billing_sql", Some("pre_")), (Some("pre_"), "billing_sql"));
@@ -458,15 +306,6 @@ mod tests {
         assert_eq!(split_prefix("new_x", Some("contoso")), (Some("new"), "x"));
         assert_eq!(split_prefix("é_x", Some("e")), (Some("é"), "x"));
         assert_eq!(split_prefix("plain", None), (None, "plain"));
-    }
-
-    #[test]
-    fn purpose_segments() {
-        let t = "{publisher}_{purpose}_{connector}";
-        assert_eq!(purpose_of(t, "contoso_servicewriter_dataverse"), Some("servicewriter"));
-        assert_eq!(purpose_of(t, "contoso_invoice_approval_outlook"), Some("invoice_approval"));
-        assert_eq!(purpose_of(t, "contoso_dataverse"), None);
-        assert_eq!(purpose_of("{purpose}-{connector}", "reporting-sql"), Some("reporting"));
     }
 
     #[test]

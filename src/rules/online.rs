@@ -48,8 +48,9 @@ pub struct Live {
 /// source (what the import binds), else the entry's own `ConnectorId` (a mismatch of the two is
 /// CR403's).
 fn connector_of(snapshot: &Snapshot, file: &SettingsFile, logical_name: &str, entry_connector: Option<&str>) -> Option<String> {
-    let defined =
-        |s: &&crate::model::Solution| file.solutions.is_empty() || file.solutions.iter().any(|n| n.eq_ignore_ascii_case(&s.unique_name));
+    let defined = |s: &&crate::model::Solution| {
+        file.solutions.is_empty() || file.solutions.iter().any(|n| n.eq_ignore_ascii_case(&s.manifest.unique_name))
+    };
     snapshot
         .solutions
         .iter()

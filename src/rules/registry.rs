@@ -57,7 +57,7 @@ pub static CR101: Rule = rule(
     "naming-template",
     Error,
     "the logical name does not follow the naming template",
-    "People pick connection references by name in the import dialog and in deployment settings, so a name must say what the reference is for and which connector it binds. The default template is `{publisher}_{purpose}_{connector}`, e.g. `contoso_invoiceapproval_outlook`: publisher is the solution publisher's CustomizationPrefix (or `naming.publisher`), purpose is one or more segments of ASCII letters and digits joined by `_` (limited to `naming.purposes` when set), connector is the connector's short name. A logical name cannot be renamed once shipped: create the reference under a good name before the first release, or keep the old one and record it in `ignore`.",
+    "People pick connection references by name in the import dialog and in deployment settings, so a name must say what the reference is for and which connector it binds. The default template is `{publisher}_{purpose}_{connector}`, e.g. `contoso_invoiceapproval_outlook`: publisher is the solution publisher's CustomizationPrefix (or `naming.publisher`), purpose is one or more segments of ASCII letters and digits joined by `_` (limited to `naming.purposes` when set), connector is the connector's short name. A logical name cannot be renamed once shipped: create the reference under a good name before the first release, or keep the old one and list it in an `[[ignore]]` table with `rules = [\"CR101\", \"CR102\", \"CR103\", \"CR104\"]` (`connref init` writes one for every shipped name): that hides the name's naming findings only, never what breaks a deployment.",
 );
 
 pub static CR102: Rule = rule(

@@ -39,7 +39,7 @@ pub fn covered<'a>(snapshot: &'a Snapshot, file: &SettingsFile) -> Vec<&'a Solut
     file.solutions
         .iter()
         .filter_map(|n| {
-            let mut named = snapshot.solutions.iter().filter(|s| s.unique_name.eq_ignore_ascii_case(n));
+            let mut named = snapshot.solutions.iter().filter(|s| s.manifest.unique_name.eq_ignore_ascii_case(n));
             let first = named.clone().next();
             named.find(|s| file.root.as_deref() == Some(s.root.as_str())).or(first)
         })
@@ -47,7 +47,12 @@ pub fn covered<'a>(snapshot: &'a Snapshot, file: &SettingsFile) -> Vec<&'a Solut
 }
 
 fn names(solutions: &[&Solution]) -> String {
-    list(&solutions.iter().map(|s| code_span(&s.unique_name).to_string()).collect::<Vec<_>>())
+    list(
+        &solutions
+            .iter()
+            .map(|s| code_span(&s.manifest.unique_name).to_string())
+            .collect::<Vec<_>>(),
+    )
 }
 
 fn on(file: &SettingsFile, rule: &'static Rule, loc: Loc, msg: String) -> Finding {
@@ -166,7 +171,7 @@ fn references(ctx: &Context<'_>, file: &SettingsFile, solutions: &[&Solution], o
         let mut finding = |rule: &'static Rule, loc: &Loc, msg: String, help: String| {
             let f = on(file, rule, loc.clone(), msg).reference(name).help(help);
             let f = match def {
-                Some((s, _)) => f.solution(&s.unique_name),
+                Some((s, _)) => f.solution(&s.manifest.unique_name),
                 None => f,
             };
             out.push(f);
@@ -245,8 +250,8 @@ fn references(ctx: &Context<'_>, file: &SettingsFile, solutions: &[&Solution], o
                     .snapshot
                     .solutions
                     .iter()
-                    .filter(|s| !solutions.iter().any(|c| c.unique_name == s.unique_name) && s.reference(name).is_some())
-                    .map(|s| code_span(&s.unique_name).to_string())
+                    .filter(|s| !solutions.iter().any(|c| c.manifest.unique_name == s.manifest.unique_name) && s.reference(name).is_some())
+                    .map(|s| code_span(&s.manifest.unique_name).to_string())
                     .collect();
                 let note = if elsewhere.is_empty() {
                     String::new()
@@ -285,11 +290,11 @@ fn references(ctx: &Context<'_>, file: &SettingsFile, solutions: &[&Solution], o
                     format!(
                         "reference {} of solution {} is missing from the settings of environment {}",
                         code_span(&r.logical_name),
-                        code_span(&s.unique_name),
+                        code_span(&s.manifest.unique_name),
                         code_span(&file.environment)
                     ),
                 )
-                .solution(&s.unique_name)
+                .solution(&s.manifest.unique_name)
                 .reference(&r.logical_name)
                 .help(format!(
                     "add {{\"LogicalName\": {}, \"ConnectionId\": \"…\", \"ConnectorId\": {}}} to `ConnectionReferences`, or {}",
@@ -358,7 +363,7 @@ fn variables(file: &SettingsFile, solutions: &[&Solution], out: &mut Vec<Finding
                             ),
                         )
                         .severity(Severity::Warning)
-                        .solution(&s.unique_name)
+                        .solution(&s.manifest.unique_name)
                         .help("set its value for this environment, or a pipeline token such as `#{environmentvariable.<name>}#`")
                         .detail(&format!("{} {name}", file.path)),
                     );
@@ -397,11 +402,11 @@ fn variables(file: &SettingsFile, solutions: &[&Solution], out: &mut Vec<Finding
                     format!(
                         "environment variable {} of solution {} is missing from the settings of environment {}",
                         code_span(&d.schema_name),
-                        code_span(&s.unique_name),
+                        code_span(&s.manifest.unique_name),
                         code_span(&file.environment)
                     ),
                 )
-                .solution(&s.unique_name)
+                .solution(&s.manifest.unique_name)
                 .help(format!(
                     "add {{\"SchemaName\": {}, \"Value\": \"…\"}} to `EnvironmentVariables`, or {}",
                     quoted(&d.schema_name),

@@ -168,7 +168,7 @@ fn bindings<'a>(f: &'a Flow, s: &Index<'a>) -> BTreeMap<String, BTreeMap<String,
 }
 
 fn pair<'a>(b: &Solution, head: &'a Snapshot, taken: &BTreeSet<usize>) -> Option<(usize, &'a Solution)> {
-    let same = |h: &&Solution| h.unique_name.eq_ignore_ascii_case(&b.unique_name);
+    let same = |h: &&Solution| h.manifest.unique_name.eq_ignore_ascii_case(&b.manifest.unique_name);
     let free = |(i, h): &(usize, &'a Solution)| !taken.contains(i) && same(h);
     let mut all = head.solutions.iter().enumerate();
     let by_root = head.solutions.iter().enumerate().find(|(i, h)| free(&(*i, *h)) && h.root == b.root);
@@ -198,16 +198,16 @@ pub fn analyze(base: &Snapshot, head: &Snapshot, config: &Config) -> Analysis {
             a.findings.push(
                 Finding::new(
                     &registry::CR307,
-                    based(&b.unique_name_loc),
+                    based(&b.manifest.unique_name_loc),
                     format!(
                         "solution {} is gone from the source: at the base it was at {root} with {} and {} {note}",
-                        code_span(&b.unique_name),
+                        code_span(&b.manifest.unique_name),
                         crate::report::plural(refs, "reference", "references"),
                         crate::report::plural(flows, "flow", "flows"),
                     ),
                 )
                 .help("if the solution moved, check that its new root is found (`connref check` on it lists the solution); if it was removed on purpose, its references and flows leave every environment with it")
-                .solution(&b.unique_name),
+                .solution(&b.manifest.unique_name),
             );
             continue;
         };
@@ -267,7 +267,7 @@ impl<'a> Index<'a> {
 }
 
 fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut Vec<Finding>) {
-    let sol = b.unique_name.as_str();
+    let sol = b.manifest.unique_name.as_str();
     let (bi, hi) = (Index::of(b), Index::of(h));
     let base_users = users(b);
     let head_users = users(h);
