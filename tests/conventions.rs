@@ -258,3 +258,32 @@ fn history_exits_1_on_an_error_event() {
     let clean = example();
     assert_eq!(connref(clean.path(), &["history"]).code, 0);
 }
+
+#[test]
+fn unreadable_references_are_one_finding_not_a_cascade() {
+    let f = example();
+    f.write(
+        "Billing/SolutionPackage/src/Other/Customizations.xml",
+        "<?xml version=\"1.0\"?>\n<ImportExportXml>\n<connectionreferences>\n<connectionreference connectionreferencelogicalname=\"x\">\n</ImportExportXml>\n",
+    );
+    let out = connref(f.path(), &["check", "--format", "concise", "-q"]);
+    assert_eq!(out.code, 1);
+    let codes: Vec<&str> = out.stdout.lines().filter_map(|l| l.split('[').nth(1)?.split(']').next()).collect();
+    assert_eq!(codes.iter().filter(|c| **c == "CR900").count(), 1, "{}", out.stdout);
+    for gone in ["CR502", "CR503", "CR401", "CR404"] {
+        assert!(!codes.contains(&gone), "{gone} follows from the broken file: {}", out.stdout);
+    }
+    assert!(
+        out.stdout.contains(
+            "its connection references are unknown, so CR502, CR503, CR401 and CR404 were not checked for solution `ContosoBilling`"
+        ),
+        "{}",
+        out.stdout
+    );
+    // Rules that do not need the reference set still run.
+    assert!(
+        codes.contains(&"CR501") && codes.contains(&"CR505") && codes.contains(&"CR406"),
+        "{}",
+        out.stdout
+    );
+}

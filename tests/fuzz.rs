@@ -20,7 +20,8 @@
 //!
 //! Other knobs: `CONNREF_FUZZ_SEED` (default fixed, so runs are reproducible),
 //! `CONNREF_FUZZ_CASE` (run only that case of the seed, to reproduce a failure),
-//! `CONNREF_FUZZ_CASE_SECS` (time limit per case, default 10), `CONNREF_FUZZ_JOBS` (default 2).
+//! `CONNREF_FUZZ_CASE_SECS` (time limit per case, default 10), `CONNREF_FUZZ_JOBS` (default 2),
+//! `CONNREF_FUZZ_BIN` (fuzz another connref binary, such as an older build).
 //! A failing case prints how to run it again and keeps its tree under
 //! `target/tmp/fuzz-failures/`.
 
@@ -245,8 +246,62 @@ const REPEATS: &[&str] = &["a", "my", "_", "a_", "<a>", "[", "{\"a\":", "é", "0
 
 const MAX_FILE: usize = 2 << 20;
 
+/// What the structure-keeping mutations put in a value: a size bomb, a token or a character
+/// beyond ASCII.
+fn payload(rng: &mut Rng) -> Vec<u8> {
+    match rng.below(3) {
+        0 => REPEATS[rng.below(REPEATS.len())]
+            .repeat([1, 70, 300, 70_000, 100_000][rng.below(5)])
+            .into_bytes(),
+        1 => TOKENS[rng.below(TOKENS.len())].as_bytes().to_vec(),
+        _ => ["é", "€", "😀", "\u{feff}", "ß", "İ"][rng.below(6)]
+            .repeat(1 + rng.below(300))
+            .into_bytes(),
+    }
+}
+
+/// Mutations that keep the file parseable, so that the model and the rules see hostile values:
+/// a quoted value (a logical name, a connection id, a JSON key) replaced or extended, or a
+/// balanced nest or an element put after a tag.
+fn mutate_value(rng: &mut Rng, data: &mut Vec<u8>) {
+    let quotes: Vec<usize> = data.iter().enumerate().filter(|(_, b)| **b == b'"').map(|(i, _)| i).collect();
+    let tags: Vec<usize> = data.iter().enumerate().filter(|(_, b)| **b == b'>').map(|(i, _)| i + 1).collect();
+    match rng.below(4) {
+        0 | 1 if quotes.len() >= 2 => {
+            let k = rng.below(quotes.len() / 2) * 2;
+            let (open, close) = (quotes[k] + 1, quotes[k + 1]);
+            let p = payload(rng);
+            if rng.chance(2) {
+                data.splice(open..close, p);
+            } else {
+                let at = open + rng.below(close - open + 1);
+                data.splice(at..at, p);
+            }
+        }
+        2 if !tags.is_empty() => {
+            let at = tags[rng.below(tags.len())];
+            let n = [2, 100, 600, 35_000][rng.below(4)];
+            let nest = format!("{}{}", "<a>".repeat(n), "</a>".repeat(n));
+            data.splice(at..at, nest.into_bytes());
+        }
+        _ if !tags.is_empty() => {
+            // Replace an element's text.
+            let at = tags[rng.below(tags.len())];
+            let end = data[at..].iter().position(|&b| b == b'<').map_or(at, |e| at + e);
+            let p = payload(rng);
+            data.splice(at..end, p);
+        }
+        _ => {}
+    }
+}
+
 fn mutate(rng: &mut Rng, data: &mut Vec<u8>, donor: &[u8]) {
     let at = |rng: &mut Rng, len: usize| rng.below(len + 1);
+    if rng.chance(2) {
+        mutate_value(rng, data);
+        data.truncate(MAX_FILE);
+        return;
+    }
     match rng.below(12) {
         0 if !data.is_empty() => {
             let i = rng.below(data.len());
@@ -397,8 +452,24 @@ fn git_available() -> bool {
     ok
 }
 
+/// How a passing case ended.
+#[derive(Clone, Copy)]
+enum Outcome {
+    /// A report that holds a CR900 or CR409.
+    ParseFinding,
+    /// A report without one.
+    Report,
+    /// Exit 2 for a broken connref.toml.
+    ConfigError,
+}
+
+/// The binary under test: this build's, or another one (an older build, an installed copy).
+fn binary() -> PathBuf {
+    std::env::var_os("CONNREF_FUZZ_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_connref")), PathBuf::from)
+}
+
 /// Runs connref on the case; `Err` says why the case fails.
-fn run(case: &Case, limit: Duration) -> Result<(), String> {
+fn run(case: &Case, limit: Duration) -> Result<Outcome, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let outs = tempfile::tempdir().map_err(|e| e.to_string())?;
     let repo = dir.path();
@@ -416,7 +487,7 @@ fn run(case: &Case, limit: Duration) -> Result<(), String> {
     write_tree(repo, &case.tree);
     let stdout_path = outs.path().join("stdout");
     let stderr_path = outs.path().join("stderr");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_connref"))
+    let mut child = Command::new(binary())
         .args(&args)
         .current_dir(repo)
         .env_remove("GITHUB_ACTIONS")
@@ -447,18 +518,22 @@ fn run(case: &Case, limit: Duration) -> Result<(), String> {
     let tail = |s: &str| s.chars().rev().take(2000).collect::<Vec<_>>().into_iter().rev().collect::<String>();
     match status.code() {
         Some(0 | 1) => {
-            if case.json {
+            let parse_finding = if case.json {
                 let doc: serde_json::Value = serde_json::from_slice(&stdout)
                     .map_err(|e| format!("stdout is not one JSON document ({e}); stderr: {}", tail(&stderr)))?;
-                if !doc["findings"].is_array() {
-                    return Err("the JSON report has no findings array".into());
-                }
+                let findings = doc["findings"].as_array().ok_or("the JSON report has no findings array")?;
+                findings.iter().any(|f| f["code"] == "CR900" || f["code"] == "CR409")
             } else if stdout.is_empty() {
                 return Err("the human report is empty".into());
-            }
-            Ok(())
+            } else {
+                let text = String::from_utf8_lossy(&stdout);
+                text.contains("[CR900]") || text.contains("[CR409]")
+            };
+            Ok(if parse_finding { Outcome::ParseFinding } else { Outcome::Report })
         }
-        Some(2) if case.mutated.iter().any(|p| p.ends_with("connref.toml")) && stderr.starts_with("connref: error") => Ok(()),
+        Some(2) if case.mutated.iter().any(|p| p.ends_with("connref.toml")) && stderr.starts_with("connref: error") => {
+            Ok(Outcome::ConfigError)
+        }
         Some(code) => Err(format!("exit {code}; stderr: {}", tail(&stderr))),
         None => Err(format!("killed by a signal (a stack overflow aborts); stderr: {}", tail(&stderr))),
     }
@@ -490,6 +565,7 @@ fn mutated_inputs_end_in_a_report_never_a_crash() {
     let next = AtomicU64::new(only.unwrap_or(0));
     let failures: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let done = AtomicU64::new(0);
+    let outcomes = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
     std::thread::scope(|s| {
         for _ in 0..jobs {
             s.spawn(|| {
@@ -499,7 +575,11 @@ fn mutated_inputs_end_in_a_report_never_a_crash() {
                         break;
                     }
                     let case = make_case(&seeds, seed, n, git);
-                    if let Err(why) = run(&case, limit) {
+                    let result = run(&case, limit);
+                    if let Ok(o) = result {
+                        outcomes[o as usize].fetch_add(1, Ordering::Relaxed);
+                    }
+                    if let Err(why) = result {
                         let kept = keep(&case, seed, n);
                         let msg = format!(
                             "case {n} (seed {}, files {:?}{}): {why}\n  rerun: CONNREF_FUZZ_SEED={seed:x} CONNREF_FUZZ_CASE={n} cargo test --test fuzz -- --nocapture\n  tree kept in {}",
@@ -518,7 +598,11 @@ fn mutated_inputs_end_in_a_report_never_a_crash() {
     });
     let failures = failures.into_inner().unwrap_or_else(|e| e.into_inner());
     let done = done.into_inner();
-    println!("fuzz: {done} cases from seed {seed:x} in {secs} s, {} failed", failures.len());
+    let [parse, report, config] = outcomes.map(AtomicU64::into_inner);
+    println!(
+        "fuzz: {done} cases from seed {seed:x} in {secs} s: {parse} reports with a CR900/CR409, {report} other reports, {config} config errors, {} failed",
+        failures.len()
+    );
     assert!(done > 0, "no case ran");
     assert!(
         failures.is_empty(),

@@ -2,8 +2,6 @@
 //! mentions stay inside their code spans in the step summary (the same body as the comment).
 
 mod common;
-use std::process::Command;
-
 use common::*;
 
 /// Flow display names (as written in `.json.data.xml`, XML-escaped) and the code span each
@@ -37,17 +35,12 @@ fn nasty_flow_names_stay_in_code_spans_in_the_step_summary() {
         );
     }
     let summary = f.path().join("summary.md");
-    let out = Command::new(env!("CARGO_BIN_EXE_connref"))
-        .args(["check", "src", "--format", "json"])
-        .current_dir(f.path())
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_EVENT_PATH")
-        .env_remove("GITHUB_OUTPUT")
-        .env_remove("PRE_COMMIT_FROM_REF")
-        .env("GITHUB_STEP_SUMMARY", &summary)
-        .output()
-        .expect("connref runs");
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let out = connref_with_env(
+        f.path(),
+        &["check", "src", "--format", "json"],
+        &[("GITHUB_STEP_SUMMARY", summary.as_path())],
+    );
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("json report");
     let md = std::fs::read_to_string(&summary).expect("the step summary is written");
     let flows: Vec<&str> = json["findings"]
         .as_array()

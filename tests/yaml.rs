@@ -46,24 +46,28 @@ fn yaml_flow(f: &Fixture, root: &str, name: &str, guid: &str, state: &str, entri
         &j(&format!("modernflows/{guid}/workflow.yml")),
         format!("Workflow:\n  '@WorkflowId': '{{{guid}}}'\n  '@Name': {name}\n  JsonFileName: /{file}\n  Category: 5\n  StateCode: {state}\n  StatusCode: 2\n  ModernFlowType: 0\n  PrimaryEntity: none\n"),
     );
-    let refs: Vec<String> = entries
-        .iter()
-        .map(|(k, ln, api)| format!("      \"{k}\": {{\n        \"runtimeSource\": \"embedded\",\n        \"connection\": {{\n          \"connectionReferenceLogicalName\": \"{ln}\"\n        }},\n        \"api\": {{\n          \"name\": \"{api}\"\n        }}\n      }}"))
-        .collect();
-    let actions: Vec<String> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, (k, _, api))| format!("        \"Action_{i}\": {{\n          \"type\": \"OpenApiConnection\",\n          \"inputs\": {{\n            \"host\": {{\n              \"apiId\": \"/providers/Microsoft.PowerApps/apis/{api}\",\n              \"connectionName\": \"{k}\",\n              \"operationId\": \"Op\"\n            }}\n          }}\n        }}"))
-        .collect();
-    f.write(
-        &j(&file),
-        format!(
-            "{{\n  \"properties\": {{\n    \"connectionReferences\": {{\n{}\n    }},\n    \"definition\": {{\n      \"triggers\": {{}},\n      \"actions\": {{\n{}\n      }}\n    }}\n  }}\n}}\n",
-            refs.join(",\n"),
-            actions.join(",\n")
-        ),
-    );
+    f.write(&j(&file), flow_json(entries));
     j(&file)
+}
+
+/// Solution `Billing` in `root` with one reference and one flow bound to it: clean.
+fn billing(f: &Fixture, root: &str) {
+    yaml_solution(
+        f,
+        root,
+        "Billing",
+        "contoso",
+        &[("contoso_billing_outlook", "shared_office365")],
+        &[G1],
+    );
+    yaml_flow(
+        f,
+        root,
+        "Send invoice",
+        G1,
+        "1",
+        &[("shared_office365", "contoso_billing_outlook", "shared_office365")],
+    );
 }
 
 fn json_check(f: &Fixture, args: &[&str]) -> (i32, Value) {
@@ -114,22 +118,7 @@ fn example_report_snapshot() {
 #[test]
 fn a_clean_yaml_root_is_checked_and_clean() {
     let f = Fixture::new();
-    yaml_solution(
-        &f,
-        "Flows",
-        "Billing",
-        "contoso",
-        &[("contoso_billing_outlook", "shared_office365")],
-        &[G1],
-    );
-    yaml_flow(
-        &f,
-        "Flows",
-        "Send invoice",
-        G1,
-        "1",
-        &[("shared_office365", "contoso_billing_outlook", "shared_office365")],
-    );
+    billing(&f, "Flows");
     let (code, doc) = json_check(&f, &[]);
     assert_eq!(code, 0, "{doc:#}");
     assert_eq!(codes(&doc), Vec::<String>::new());
@@ -250,22 +239,7 @@ fn several_solutions_share_a_root_through_solutioncomponents() {
 #[test]
 fn settings_graph_and_identity_work_on_yaml_roots() {
     let f = Fixture::new();
-    yaml_solution(
-        &f,
-        "Flows",
-        "Billing",
-        "contoso",
-        &[("contoso_billing_outlook", "shared_office365")],
-        &[G1],
-    );
-    yaml_flow(
-        &f,
-        "Flows",
-        "Send invoice",
-        G1,
-        "1",
-        &[("shared_office365", "contoso_billing_outlook", "shared_office365")],
-    );
+    billing(&f, "Flows");
     f.write(
         "Flows/config/Test/deploymentSettings.json",
         "{\n  \"EnvironmentVariables\": [],\n  \"ConnectionReferences\": []\n}\n",
@@ -342,22 +316,7 @@ fn a_move_from_xml_to_yaml_is_no_event_and_a_later_removal_is() {
 #[test]
 fn bad_yaml_is_cr900_at_the_parser_position_and_the_rest_is_checked() {
     let f = Fixture::new();
-    yaml_solution(
-        &f,
-        "",
-        "Billing",
-        "contoso",
-        &[("contoso_billing_outlook", "shared_office365")],
-        &[G1],
-    );
-    yaml_flow(
-        &f,
-        "",
-        "Send invoice",
-        G1,
-        "1",
-        &[("shared_office365", "contoso_billing_outlook", "shared_office365")],
-    );
+    billing(&f, "");
     // Without solutioncomponents.yml the one solution owns every component of its root.
     f.remove("solutions/Billing/solutioncomponents.yml");
     let cr = |n: &str| format!("connectionreferences/{n}/connectionreference.yml");
@@ -612,4 +571,78 @@ fn a_path_inside_a_root_checks_the_whole_root() {
     );
     let out = connref(f.path(), &["check", "Odd", "--format", "json"]);
     assert_eq!(solutions(&out), 1, "{}{}", out.stdout, out.stderr);
+}
+
+#[test]
+fn bots_in_the_yaml_layout_use_references() {
+    let f = Fixture::new();
+    yaml_solution(
+        &f,
+        "",
+        "Bot",
+        "contoso",
+        &[
+            ("contoso_bot_sharepoint", "shared_sharepointonline"),
+            ("contoso_idle_teams", "shared_teams"),
+        ],
+        &[],
+    );
+    f.remove("solutions/Bot/solutioncomponents.yml");
+    f.write(
+        "botcomponent_connectionreferenceset/botcomponent_connectionreferenceset.yml",
+        "botcomponent_connectionreferences:\n  botcomponent_connectionreference:\n    '@botcomponentid.schemaname': contoso_agent.topic.GetItems\n    '@connectionreferenceid.connectionreferencelogicalname': contoso_bot_sharepoint\n    iscustomizable: 0\n",
+    );
+    let (_, doc) = json_check(&f, &[]);
+    let unused: Vec<String> = places(&doc).into_iter().filter(|p| p.0 == "CR503").map(|p| p.1).collect();
+    assert_eq!(
+        unused,
+        ["connectionreferences/contoso_idle_teams/connectionreference.yml"],
+        "{doc:#}"
+    );
+}
+
+#[test]
+fn history_of_a_yaml_flow_edit_matches_check_with_a_base() {
+    let f = Fixture::new();
+    let refs = [
+        ("contoso_billing_outlook", "shared_office365"),
+        ("contoso_invoice_outlook", "shared_office365"),
+    ];
+    yaml_solution(&f, "", "Billing", "contoso", &refs, &[G1]);
+    yaml_flow(
+        &f,
+        "",
+        "Send invoice",
+        G1,
+        "1",
+        &[("shared_office365", "contoso_billing_outlook", "shared_office365")],
+    );
+    f.git(&["init", "-q"]);
+    f.git(&["add", "-A"]);
+    f.git(&["commit", "-q", "-m", "base"]);
+    // A commit that only edits the flow in place (the fast path of history).
+    yaml_flow(
+        &f,
+        "",
+        "Send invoice",
+        G1,
+        "1",
+        &[("shared_office365", "contoso_invoice_outlook", "shared_office365")],
+    );
+    f.git(&["commit", "-q", "-am", "rebind"]);
+    let (_, doc) = json_check(&f, &["--base", "HEAD~1"]);
+    let mut from_check: Vec<String> = codes(&doc).into_iter().filter(|c| c.starts_with("CR3")).collect();
+    from_check.sort();
+    let history = connref(f.path(), &["history", "--format", "json"]);
+    assert_eq!(history.code, 0, "{}", history.stderr);
+    let h: Value = serde_json::from_str(&history.stdout).expect("json");
+    let mut from_history: Vec<String> = h["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["code"].as_str().or_else(|| e["finding"]["code"].as_str()).map(str::to_owned))
+        .collect();
+    from_history.sort();
+    assert!(!from_check.is_empty(), "rebinding every flow is an event: {doc:#}");
+    assert_eq!(from_history, from_check, "{}", history.stdout);
 }

@@ -52,21 +52,7 @@ pub fn decide(existing: Option<(u64, &str)>, scope: &str, content: &Content) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{Finding, Loc};
-    use crate::report::Report;
-    use crate::rules::registry;
-
-    fn content(n: usize) -> Content {
-        Content {
-            report: Report {
-                findings: (0..n)
-                    .map(|i| Finding::new(&registry::CR101, Loc::file(&format!("src/f{i}.xml")), "x".repeat(300)))
-                    .collect(),
-                ..Report::default()
-            },
-            ..Content::default()
-        }
-    }
+    use crate::report::comment::sample_content as content;
 
     #[test]
     fn scopes() {

@@ -645,11 +645,11 @@ fn assemble(label: String, roots: &[RootFiles], out: Output, mut problems: Vec<F
             .or_else(|| r.definitions.first().filter(|d| d.ends_with(".xml")).map(|d| Loc::file(d)))
             .unwrap_or_else(|| Loc::file(&discover::join(&r.root, "connectionreferences")));
         for (mut m, listed) in p.manifests {
+            // A set, so that owning is one lookup per component, not a scan of the list.
+            let listed: Option<std::collections::HashSet<String>> = listed.map(|l| l.into_iter().collect());
             let owns = |path: &str, id: Option<&str>| {
-                listed.as_ref().is_none_or(|list| {
-                    let c = component_of(&r.root, path);
-                    list.iter()
-                        .any(|l| *l == c || id.is_some_and(|id| l.strip_prefix("modernflows/") == Some(id)))
+                listed.as_ref().is_none_or(|set| {
+                    set.contains(&component_of(&r.root, path)) || id.is_some_and(|id| set.contains(&format!("modernflows/{id}")))
                 })
             };
             // The YAML layout keeps the prefix with the publisher, in a file of its own.

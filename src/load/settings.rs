@@ -396,20 +396,8 @@ pub fn discover(source: &dyn Source, files: &[String], other_json: &[String], so
 
 fn invalid(path: &str, root_loc: Loc) -> SettingsFile {
     SettingsFile {
-        path: Arc::from(path),
-        environment: String::new(),
-        solutions: Vec::new(),
-        candidates: Vec::new(),
-        mapped: false,
-        environment_unknown: false,
-        missing_solution: None,
-        root: None,
         invalid: true,
-        root_loc,
-        references: Vec::new(),
-        references_loc: None,
-        variables: None,
-        variables_loc: None,
+        ..SettingsFile::new(Arc::from(path), root_loc)
     }
 }
 

@@ -29,6 +29,14 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Whether the file that defines `s`'s references could not be read (a CR900 on it): its
+    /// reference set is unknown, so no rule may conclude that a reference is missing or unused.
+    pub fn references_unknown(&self, s: &Solution) -> bool {
+        self.problems
+            .iter()
+            .any(|p| p.rule.code == "CR900" && p.loc.path == s.references_loc.path)
+    }
+
     pub fn flows(&self) -> impl Iterator<Item = (&Solution, &Flow)> {
         self.solutions.iter().flat_map(|s| s.flows.iter().map(move |f| (s, &**f)))
     }

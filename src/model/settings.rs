@@ -38,6 +38,28 @@ pub struct SettingsFile {
     pub variables_loc: Option<Loc>,
 }
 
+impl SettingsFile {
+    /// A file with no entries, tied to nothing yet; discovery fills in the rest.
+    pub fn new(path: Arc<str>, root_loc: Loc) -> Self {
+        SettingsFile {
+            path,
+            environment: String::new(),
+            solutions: Vec::new(),
+            candidates: Vec::new(),
+            mapped: false,
+            environment_unknown: false,
+            missing_solution: None,
+            root: None,
+            invalid: false,
+            root_loc,
+            references: Vec::new(),
+            references_loc: None,
+            variables: None,
+            variables_loc: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SettingsReference {
     pub logical_name: String,

@@ -40,22 +40,8 @@ pub fn parse(file: &SourceFile) -> Result<SettingsFile, ParseError> {
         ));
     }
     let root = &doc.root;
-    let mut out = SettingsFile {
-        path: file.path.clone(),
-        environment: String::new(),
-        solutions: Vec::new(),
-        candidates: Vec::new(),
-        mapped: false,
-        environment_unknown: false,
-        missing_solution: None,
-        root: None,
-        invalid: false,
-        root_loc: file.loc(root.start, 1),
-        references: Vec::new(),
-        references_loc: None,
-        variables: None,
-        variables_loc: None,
-    };
+    let mut out = SettingsFile::new(file.path.clone(), file.loc(root.start, 1));
+
     check_keys(root, ROOT_KEYS, "the settings file")?;
     if let Some(refs) = root.get(REFERENCES) {
         let items = array(refs, REFERENCES)?;

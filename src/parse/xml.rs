@@ -266,7 +266,8 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
                 }
             }
             Event::Eof => break,
-            Event::Decl(_) if before != text.len() - text.trim_start_matches('\u{feff}').len() => {
+            // quick-xml reports a declaration after a BOM at 0 or after the BOM.
+            Event::Decl(_) if before > text.len() - text.trim_start_matches('\u{feff}').len() => {
                 return Err(XmlError {
                     message: "an XML declaration (`<?xml …?>`) is allowed only at the very start of the file".into(),
                     offset: before,
@@ -326,5 +327,24 @@ mod tests {
         assert!(parse("").is_err());
         assert!(parse("<a/><b/>").is_err());
         assert!(parse("<a>&bogus;</a>").is_err());
+    }
+
+    #[test]
+    fn what_quick_xml_lets_through_is_an_error() {
+        assert_eq!(parse("<a x!=\"1\"/>").unwrap_err().offset, 3);
+        assert_eq!(parse("<a x=\"1<2\"/>").unwrap_err().offset, 7);
+        assert_eq!(parse("<a>\u{1}</a>").unwrap_err().offset, 3);
+        assert!(parse("<a>&#1;</a>").is_err());
+        assert_eq!(parse("<a/>\n<?xml version=\"1.0\"?>").unwrap_err().offset, 5);
+        assert_eq!(parse("\u{feff}<?xml version=\"1.0\"?><a/>").map(|r| r.name), Ok("a".to_owned()));
+        assert!(parse("<?xml version=\"1.0\"?><a x=\"&lt;\" y=\">\">\t\r\n</a>").is_ok());
+    }
+
+    #[test]
+    fn nesting_is_capped() {
+        let nest = |n: usize| format!("{}{}", "<a>".repeat(n), "</a>".repeat(n));
+        assert!(parse(&nest(MAX_DEPTH)).is_ok());
+        let e = parse(&nest(MAX_DEPTH + 1)).unwrap_err();
+        assert_eq!(e.offset, 3 * MAX_DEPTH);
     }
 }

@@ -121,22 +121,29 @@ pub fn resolved_body(scope: &str) -> String {
     )
 }
 
+/// A body's content with `n` long CR101 findings, for tests of the body and the decision.
+#[cfg(test)]
+pub(crate) fn sample_content(n: usize) -> Content {
+    use crate::finding::{Finding, Loc};
+    use crate::rules::registry;
+    Content {
+        report: Report {
+            findings: (0..n)
+                .map(|i| Finding::new(&registry::CR101, Loc::file(&format!("src/f{i}.xml")), "x".repeat(300)))
+                .collect(),
+            ..Report::default()
+        },
+        ..Content::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{Finding, Loc, Severity};
-    use crate::rules::registry;
+    use crate::finding::Severity;
 
     fn content(n: usize) -> Content {
-        Content {
-            report: Report {
-                findings: (0..n)
-                    .map(|i| Finding::new(&registry::CR101, Loc::file(&format!("src/f{i}.xml")), "x".repeat(300)))
-                    .collect(),
-                ..Report::default()
-            },
-            ..Content::default()
-        }
+        sample_content(n)
     }
 
     #[test]

@@ -135,6 +135,7 @@ fn entry<'a>(
             .help(format!("bind the entry to {}", candidates(s, api))),
         ),
         Binding::Reference { logical_name, loc } => match lookup(s, logical_name) {
+            None if ctx.snapshot.references_unknown(s) => {}
             None => out.push(undefined(ctx, s, f, logical_name, loc)),
             Some(def) => {
                 if def.logical_name != *logical_name {

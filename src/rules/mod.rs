@@ -28,12 +28,29 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
 /// As [`check`], with the findings the config ignores beside them.
 pub fn check_keeping_ignored(ctx: &Context<'_>) -> (Vec<Finding>, Vec<Ignored>) {
     let mut findings = ctx.snapshot.problems.clone();
+    skipped_checks(ctx.snapshot, &mut findings);
     findings.extend(naming::check(ctx));
     findings.extend(flows::check(ctx));
     findings.extend(settings::check(ctx));
     findings.extend(identity::check(ctx));
     name_twin_roots(ctx.snapshot, &mut findings);
     finish_keeping_ignored(ctx.config, findings)
+}
+
+/// One broken file, one finding: a solution whose references cannot be read gets no CR502,
+/// CR503, CR401 or CR404 (each would be a consequence of the unknown set), and its CR900 says so.
+fn skipped_checks(snapshot: &Snapshot, problems: &mut [Finding]) {
+    for s in &snapshot.solutions {
+        for p in problems
+            .iter_mut()
+            .filter(|p| p.rule.code == "CR900" && p.loc.path == s.references_loc.path)
+        {
+            p.message.push_str(&format!(
+                "; its connection references are unknown, so CR502, CR503, CR401 and CR404 were not checked for solution {}",
+                code_span(&s.manifest.unique_name)
+            ));
+        }
+    }
 }
 
 /// When two roots share a UniqueName, "solution `X`" alone does not say which: each finding

@@ -245,7 +245,7 @@ fn references(ctx: &Context<'_>, file: &SettingsFile, solutions: &[&Solution], o
                     );
                 }
             }
-            None if !solutions.is_empty() => {
+            None if !solutions.is_empty() && !solutions.iter().any(|s| ctx.snapshot.references_unknown(s)) => {
                 let elsewhere: Vec<String> = ctx
                     .snapshot
                     .solutions

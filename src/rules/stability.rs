@@ -537,16 +537,7 @@ mod tests {
 
     fn file(env: &str, refs: &[(&str, Option<&str>)]) -> SettingsFile {
         SettingsFile {
-            path: format!("config/{env}/deploymentSettings.json").into(),
             environment: env.into(),
-            solutions: vec![],
-            candidates: vec![],
-            mapped: false,
-            environment_unknown: false,
-            missing_solution: None,
-            root: None,
-            invalid: false,
-            root_loc: Loc::file("x"),
             references: refs
                 .iter()
                 .map(|(n, c)| SettingsReference {
@@ -558,9 +549,7 @@ mod tests {
                     connector_id_loc: None,
                 })
                 .collect(),
-            references_loc: None,
-            variables: None,
-            variables_loc: None,
+            ..SettingsFile::new(format!("config/{env}/deploymentSettings.json").into(), Loc::file("x"))
         }
     }
 

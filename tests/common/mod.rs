@@ -77,6 +77,11 @@ pub struct Output {
 
 /// Runs the connref binary in `cwd` with a clean environment for CI detection and colour.
 pub fn connref(cwd: &Path, args: &[&str]) -> Output {
+    connref_with_env(cwd, args, &[])
+}
+
+/// Like [`connref`], with these variables set after the clean-up (a step summary file…).
+pub fn connref_with_env(cwd: &Path, args: &[&str], vars: &[(&str, &Path)]) -> Output {
     let out = Command::new(env!("CARGO_BIN_EXE_connref"))
         .args(args)
         .current_dir(cwd)
@@ -87,6 +92,7 @@ pub fn connref(cwd: &Path, args: &[&str]) -> Output {
         .env_remove("PRE_COMMIT_FROM_REF")
         .env_remove("PRE_COMMIT_TO_REF")
         .env("NO_COLOR", "1")
+        .envs(vars.iter().copied())
         .output()
         .expect("connref runs");
     Output {
@@ -125,6 +131,19 @@ pub fn solution(f: &Fixture, root: &str, unique: &str, prefix: &str, refs: &[(&s
 pub fn flow(f: &Fixture, root: &str, name: &str, guid: &str, state: u8, entries: &[(&str, &str, &str)]) {
     let j = |p: &str| if root.is_empty() { p.to_owned() } else { format!("{root}/{p}") };
     let file = format!("Workflows/{}-{}.json", name.replace(' ', ""), guid.to_ascii_uppercase());
+    f.write(&j(&file), flow_json(entries));
+    let status = if state == 1 { 2 } else { 1 };
+    f.write(
+        &j(&format!("{file}.data.xml")),
+        format!(
+            "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Workflow WorkflowId=\"{{{guid}}}\" Name=\"{name}\">\n  <JsonFileName>/{file}</JsonFileName>\n  <Type>1</Type>\n  <Category>5</Category>\n  <StateCode>{state}</StateCode>\n  <StatusCode>{status}</StatusCode>\n  <PrimaryEntity>none</PrimaryEntity>\n</Workflow>\n"
+        ),
+    );
+}
+
+/// The pretty-printed JSON of a cloud flow, the same in every layout. `entries` are
+/// `(key, logical name, api name)`; every entry is used by one action.
+pub fn flow_json(entries: &[(&str, &str, &str)]) -> String {
     let refs: Vec<String> = entries
         .iter()
         .map(|(k, ln, api)| format!("      \"{k}\": {{\n        \"runtimeSource\": \"embedded\",\n        \"connection\": {{\n          \"connectionReferenceLogicalName\": \"{ln}\"\n        }},\n        \"api\": {{\n          \"name\": \"{api}\"\n        }}\n      }}"))
@@ -134,19 +153,9 @@ pub fn flow(f: &Fixture, root: &str, name: &str, guid: &str, state: u8, entries:
         .enumerate()
         .map(|(i, (k, _, api))| format!("        \"Action_{i}\": {{\n          \"type\": \"OpenApiConnection\",\n          \"inputs\": {{\n            \"host\": {{\n              \"apiId\": \"/providers/Microsoft.PowerApps/apis/{api}\",\n              \"connectionName\": \"{k}\",\n              \"operationId\": \"Op\"\n            }}\n          }}\n        }}"))
         .collect();
-    f.write(
-        &j(&file),
-        format!(
-            "{{\n  \"properties\": {{\n    \"connectionReferences\": {{\n{}\n    }},\n    \"definition\": {{\n      \"$schema\": \"https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#\",\n      \"contentVersion\": \"1.0.0.0\",\n      \"triggers\": {{}},\n      \"actions\": {{\n{}\n      }}\n    }}\n  }},\n  \"schemaVersion\": \"1.0.0.0\"\n}}\n",
-            refs.join(",\n"),
-            actions.join(",\n")
-        ),
-    );
-    let status = if state == 1 { 2 } else { 1 };
-    f.write(
-        &j(&format!("{file}.data.xml")),
-        format!(
-            "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Workflow WorkflowId=\"{{{guid}}}\" Name=\"{name}\">\n  <JsonFileName>/{file}</JsonFileName>\n  <Type>1</Type>\n  <Category>5</Category>\n  <StateCode>{state}</StateCode>\n  <StatusCode>{status}</StatusCode>\n  <PrimaryEntity>none</PrimaryEntity>\n</Workflow>\n"
-        ),
-    );
+    format!(
+        "{{\n  \"properties\": {{\n    \"connectionReferences\": {{\n{}\n    }},\n    \"definition\": {{\n      \"$schema\": \"https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#\",\n      \"contentVersion\": \"1.0.0.0\",\n      \"triggers\": {{}},\n      \"actions\": {{\n{}\n      }}\n    }}\n  }},\n  \"schemaVersion\": \"1.0.0.0\"\n}}\n",
+        refs.join(",\n"),
+        actions.join(",\n")
+    )
 }

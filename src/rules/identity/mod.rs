@@ -361,20 +361,9 @@ prod = ["conn-wri"]
     fn settings(env: &str, refs: Vec<SettingsReference>) -> Snapshot {
         Snapshot {
             settings: vec![SettingsFile {
-                path: "deploy/prod.json".into(),
                 environment: env.to_owned(),
-                solutions: vec![],
-                candidates: vec![],
-                mapped: false,
-                environment_unknown: false,
-                missing_solution: None,
-                root: None,
-                invalid: false,
-                root_loc: Loc::file("deploy/prod.json"),
                 references: refs,
-                references_loc: None,
-                variables: None,
-                variables_loc: None,
+                ..SettingsFile::new("deploy/prod.json".into(), Loc::file("deploy/prod.json"))
             }],
             ..Snapshot::default()
         }
