@@ -1,8 +1,10 @@
 //! The pre-commit hook through pre-commit itself: `pre-commit try-repo` of this repository in a
 //! temporary git repository, with the hook built by pre-commit as a user's first commit builds it.
 //!
-//! pre-commit comes from PyPI (`pip install pre-commit`, done by `.ci/run`). Without it these tests
-//! fail with that instruction: a hook that is never run is a hook that is never tested.
+//! pre-commit comes from PyPI (`pip install pre-commit`, done by `.ci/run`). Without it the test
+//! that runs it is skipped with a printed reason, so `cargo test` passes with only a Rust
+//! toolchain; when `CI` is set, a missing pre-commit fails it: a hook that is never run in CI is
+//! a hook that is never tested.
 //! `try-repo` builds the hook from scratch in a temporary store on every call (about two minutes
 //! of CPU each on 2 cores), so this file makes only two calls.
 
@@ -11,11 +13,19 @@ use common::*;
 
 use std::process::Command;
 
-fn pre_commit() -> String {
+/// `Some("pre-commit")` when it is installed; `None` (with the reason printed) when it is not and
+/// `CI` is unset.
+fn pre_commit() -> Option<String> {
     let found = Command::new("pre-commit").arg("--version").output();
     match found {
-        Ok(o) if o.status.success() => "pre-commit".to_owned(),
-        _ => panic!("pre-commit is not installed: run `python3 -m pip install pre-commit` (as .ci/run does)"),
+        Ok(o) if o.status.success() => Some("pre-commit".to_owned()),
+        _ if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) => {
+            panic!("pre-commit is not installed and CI is set: run `python3 -m pip install pre-commit` (as .ci/run does)")
+        }
+        _ => {
+            eprintln!("skipped: pre-commit is not installed (`python3 -m pip install pre-commit` runs this test)");
+            None
+        }
     }
 }
 
@@ -45,9 +55,9 @@ fn repo_with_one_reference() -> Fixture {
 }
 
 /// Runs the `connref` hook of this repository on what is staged in `f`.
-fn try_repo(f: &Fixture) -> (bool, String) {
+fn try_repo(f: &Fixture, pre_commit: &str) -> (bool, String) {
     let home = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pre-commit-home");
-    let out = Command::new(pre_commit())
+    let out = Command::new(pre_commit)
         .args(["try-repo", &manifest_dir().to_string_lossy(), "connref", "--verbose"])
         .current_dir(f.path())
         // try-repo builds in a temporary store of its own; this home only keeps pre-commit's logs.
@@ -63,6 +73,7 @@ fn try_repo(f: &Fixture) -> (bool, String) {
 
 #[test]
 fn recreated_reference_fails_and_clean_change_passes() {
+    let Some(pre_commit) = pre_commit() else { return };
     let f = repo_with_one_reference();
 
     // A clean change: a second flow on the existing reference.
@@ -75,7 +86,7 @@ fn recreated_reference_fails_and_clean_change_passes() {
         &[("shared_office365", "contoso_invoiceapproval_outlook", "shared_office365")],
     );
     f.git(&["add", "-A"]);
-    let (ok, text) = try_repo(&f);
+    let (ok, text) = try_repo(&f, &pre_commit);
     assert!(ok, "a clean change must pass:\n{text}");
     f.git(&["commit", "-q", "-m", "second flow"]);
 
@@ -98,7 +109,7 @@ fn recreated_reference_fails_and_clean_change_passes() {
         &[("shared_office365", new, "shared_office365")],
     );
     f.git(&["add", "-A"]);
-    let (ok, text) = try_repo(&f);
+    let (ok, text) = try_repo(&f, &pre_commit);
     assert!(!ok, "a re-created reference must fail the commit:\n{text}");
     assert!(text.contains("CR302"), "CR302 expected:\n{text}");
 }
