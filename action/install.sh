@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The install step of action.yml: a release archive checked against its .sha256 when a release
 # version is asked for (the version input, else the action's own ref when that is a release tag
-# such as v0.3.0), else a build from the action's own source with the `github` feature.
+# such as v0.3.0), else a build from the action's own source with the `github` and `online` features.
 #
 #   install.sh            installs, and appends the folder of the binary to $GITHUB_PATH
 #   install.sh resolve    only writes `version=<x.y.z or source>` to $GITHUB_OUTPUT (the
@@ -92,7 +92,7 @@ if [[ "$version" != source ]]; then
   fi
   echo "connref $version ($target) installed from $base/$asset, sha256 $actual"
 else
-  cargo install --locked --features github --path "$GITHUB_ACTION_PATH" --root "$dest" --quiet
+  cargo install --locked --features github,online --path "$GITHUB_ACTION_PATH" --root "$dest" --quiet
   dest="$dest/bin"
 fi
 

@@ -1,12 +1,26 @@
 #!/usr/bin/env bash
 # The run step of action.yml: check (annotations, step summary, outputs), then the pull-request
-# comment. Inputs arrive only as INPUT_* environment variables, never as ${{ }} expressions, so no
+# comment; or verify (before an import) or audit (after it) of one target environment. Inputs arrive only as INPUT_* environment variables, never as ${{ }} expressions, so no
 # input can inject shell code. CONNREF names the binary (tests point it at a build).
 set -uo pipefail
 
 bin="${CONNREF:-connref}"
 path="${INPUT_PATH:-.}"
 format="${INPUT_FORMAT:-github}"
+command="${INPUT_COMMAND:-check}"
+environment="${INPUT_ENVIRONMENT:-}"
+
+case "$command" in
+  check | verify | audit) ;;
+  *)
+    echo "::error title=connref::the command input must be check, verify or audit, not '${command//[$'\r\n']/ }'"
+    exit 2
+    ;;
+esac
+if [[ "$command" != check && -z "$environment" ]]; then
+  echo "::error title=connref::the $command command needs the environment input (a [environments.<name>] table of connref.toml)"
+  exit 2
+fi
 
 case "$format" in
   human | github | json | sarif) ;;
@@ -18,9 +32,20 @@ esac
 
 common=()
 if [[ -n "${INPUT_CONFIG:-}" ]]; then common+=(--config "$INPUT_CONFIG"); fi
-if [[ -n "${INPUT_BASE:-}" ]]; then common+=(--base "$INPUT_BASE"); fi
 
-args=(check "$path" ${common[@]+"${common[@]}"} --format "$format")
+case "$command" in
+  check)
+    if [[ -n "${INPUT_BASE:-}" ]]; then common+=(--base "$INPUT_BASE"); fi
+    args=(check "$path" ${common[@]+"${common[@]}"} --format "$format")
+    ;;
+  verify)
+    args=(verify "$path" --env "$environment" ${common[@]+"${common[@]}"} --format "$format")
+    if [[ -n "${INPUT_SETTINGS:-}" ]]; then args+=(--settings "$INPUT_SETTINGS"); fi
+    ;;
+  audit)
+    args=(audit --env "$environment" ${common[@]+"${common[@]}"} --format "$format")
+    ;;
+esac
 
 if [[ "$format" == sarif ]]; then
   sarif="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/connref.sarif"
@@ -32,7 +57,7 @@ else
   status=$?
 fi
 
-if [[ "${INPUT_COMMENT:-true}" == true ]]; then
+if [[ "$command" == check && "${INPUT_COMMENT:-true}" == true ]]; then
   case "${GITHUB_EVENT_NAME:-}" in
     pull_request | pull_request_target | workflow_run)
       # The comment never decides the job: check's exit status does.

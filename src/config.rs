@@ -9,6 +9,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::finding::{Finding, Severity};
+use crate::parse::solution::is_guid;
 use crate::rules::registry;
 
 pub const FILE_NAME: &str = "connref.toml";
@@ -64,7 +65,13 @@ pub struct Config {
     pub identities: IdentitiesOptions,
     #[serde(default)]
     pub identity: Vec<Identity>,
+    /// `[environments.<Name>]`: the target environments of `verify` and `audit`, as written.
+    #[serde(default, rename = "environments")]
+    environment_tables: BTreeMap<String, EnvironmentTable>,
 
+    /// The target environments, checked: names as written (matched without case).
+    #[serde(skip)]
+    pub environments: BTreeMap<String, EnvironmentConfig>,
     /// Where the config was read from, if anywhere.
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -272,6 +279,104 @@ impl Identity {
     }
 }
 
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvironmentTable {
+    url: Option<String>,
+    id: Option<String>,
+    tenant: Option<String>,
+    client_id: Option<String>,
+    deployer: Option<String>,
+}
+
+/// One target environment of `verify` and `audit`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvironmentConfig {
+    /// The Dataverse URL (`https://contoso.crm.dynamics.com`), without a trailing slash.
+    pub url: String,
+    /// The environment id, a GUID in lower case.
+    pub id: String,
+    pub tenant: Option<String>,
+    pub client_id: Option<String>,
+    /// The object id of the deploying service principal (default: the token's `oid`).
+    pub deployer: Option<String>,
+}
+
+/// The line of `[environments.<name>]`, and of `key` inside that table.
+fn environment_lines(text: &str, name: &str, key: &str) -> (usize, usize) {
+    let lines: Vec<&str> = text.lines().collect();
+    let header = lines
+        .iter()
+        .position(|l| {
+            let t: String = l.chars().filter(|c| !c.is_whitespace() && *c != '"' && *c != '\'').collect();
+            t.starts_with(&format!("[environments.{name}]"))
+        })
+        .unwrap_or_else(|| line_of(text, name) - 1);
+    let key_line = lines
+        .iter()
+        .enumerate()
+        .skip(header + 1)
+        .take_while(|(_, l)| !l.trim_start().starts_with('['))
+        .find(|(_, l)| l.trim_start().strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('=')))
+        .map_or(header + 1, |(i, _)| i + 1);
+    (header + 1, key_line)
+}
+
+/// Checks `[environments.<Name>]` tables: `url` and `id` present and well-formed.
+fn compile_environments(tables: &BTreeMap<String, EnvironmentTable>, text: &str) -> Result<BTreeMap<String, EnvironmentConfig>> {
+    let mut out: BTreeMap<String, EnvironmentConfig> = BTreeMap::new();
+    for (name, t) in tables {
+        let (header, _) = environment_lines(text, name, "");
+        let at = |key: &str| environment_lines(text, name, key).1;
+        if let Some(other) = out.keys().find(|o| o.eq_ignore_ascii_case(name)) {
+            bail!("line {header}: [environments.{name}] and [environments.{other}] name one environment (names are matched without case)");
+        }
+        let Some(url) = t.url.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
+            bail!("line {header}: [environments.{name}] has no `url` (the Dataverse URL, e.g. url = \"https://contoso.crm.dynamics.com\")");
+        };
+        let local = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+            .iter()
+            .any(|p| url.strip_prefix(p).is_some_and(|r| r.is_empty() || r.starts_with([':', '/'])));
+        if !(url.starts_with("https://") || local) {
+            bail!(
+                "line {}: [environments.{name}] url `{url}` must start with https:// (plain http only for a local test server)",
+                at("url")
+            );
+        }
+        let Some(id) = t.id.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
+            bail!(
+                "line {header}: [environments.{name}] has no `id` (the environment id, a GUID, shown in the Power Platform admin center)"
+            );
+        };
+        if !is_guid(id) {
+            bail!(
+                "line {}: [environments.{name}] id `{id}` is not a GUID (like 6f1d3a2e-0c2b-4c8e-9a41-8d2f6b1e7c10)",
+                at("id")
+            );
+        }
+        if let Some(d) = &t.deployer
+            && !is_guid(d)
+        {
+            bail!(
+                "line {}: [environments.{name}] deployer `{d}` is not a GUID: give the object id of the deploying service principal (Entra ID → Enterprise applications → Object ID), not its name",
+                at("deployer")
+            );
+        }
+        let clean = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        out.insert(
+            name.clone(),
+            EnvironmentConfig {
+                url: url.trim_end_matches('/').to_owned(),
+                id: id.trim_matches(['{', '}']).to_ascii_lowercase(),
+                tenant: clean(&t.tenant),
+                client_id: clean(&t.client_id),
+                deployer: clean(&t.deployer).map(|d| d.trim_matches(['{', '}']).to_ascii_lowercase()),
+            },
+        );
+    }
+    Ok(out)
+}
+
 /// `connref.toml` in `start` or the nearest folder above it, up to the repository root: a
 /// config above the repository (in a home folder, say) belongs to no one's project.
 pub fn find(start: &Path) -> Option<PathBuf> {
@@ -441,10 +546,19 @@ impl Config {
             );
         }
         compile_identities(&mut cfg.identity, text)?;
+        cfg.environments = compile_environments(&cfg.environment_tables, text)?;
         if let Some(why) = crate::naming_template::template_problem(cfg.naming.template()) {
             bail!("line {}: {why}", line_of(text, "template"));
         }
         Ok(cfg)
+    }
+
+    /// The `[environments.<name>]` table for `name` (without case), with its spelling.
+    pub fn environment(&self, name: &str) -> Option<(&str, &EnvironmentConfig)> {
+        self.environments
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(n, e)| (n.as_str(), e))
     }
 
     /// Applies `[rules]` severities and `ignore`: drops findings turned off or ignored.
@@ -583,6 +697,32 @@ Prod = ["abc"]
         assert!(a.matches_flow("Other", "src/Workflows/Sync-1.json"));
         assert!(!a.matches_flow("Other", "lib/Workflows/Sync-1.json"));
         assert!(a.reference_set.as_ref().is_some_and(|s| s.is_match("cat_x")));
+    }
+
+    #[test]
+    fn environment_tables() {
+        let cfg = Config::parse(
+            "[environments.Prod]\nurl = \"https://contoso.crm.dynamics.com/\"\nid = \"6F1D3A2E-0C2B-4C8E-9A41-8D2F6B1E7C10\"\ntenant = \"contoso.onmicrosoft.com\"\nclient_id = \"c\"\n",
+        )
+        .unwrap();
+        let (name, env) = cfg.environment("prod").expect("found without case");
+        assert_eq!(name, "Prod");
+        assert_eq!(env.url, "https://contoso.crm.dynamics.com");
+        assert_eq!(env.id, "6f1d3a2e-0c2b-4c8e-9a41-8d2f6b1e7c10");
+        let bad = |text: &str| Config::parse(text).unwrap_err().to_string();
+        let e = bad("exclude = []\n[environments.Prod]\nid = \"6f1d3a2e-0c2b-4c8e-9a41-8d2f6b1e7c10\"\n");
+        assert!(e.contains("line 2") && e.contains("no `url`"), "{e}");
+        let e = bad("[environments.Test]\nurl = \"https://x.crm.dynamics.com\"\n");
+        assert!(e.contains("line 1") && e.contains("no `id`"), "{e}");
+        let e = bad("[environments.Test]\nurl = \"https://x.crm.dynamics.com\"\nid = \"prod\"\n");
+        assert!(e.contains("line 3") && e.contains("not a GUID"), "{e}");
+        let e = bad("[environments.Test]\nurl = \"http://x.crm.dynamics.com\"\nid = \"6f1d3a2e-0c2b-4c8e-9a41-8d2f6b1e7c10\"\n");
+        assert!(e.contains("line 2") && e.contains("https://"), "{e}");
+        let e = bad("[environments.Test]\nurl = \"https://x\"\nid = \"6f1d3a2e-0c2b-4c8e-9a41-8d2f6b1e7c10\"\nclientid = \"x\"\n");
+        assert!(e.contains("line 4") && e.contains("clientid"), "{e}");
+        assert!(
+            Config::parse("[environments.T]\nurl = \"http://127.0.0.1:4000\"\nid = \"6f1d3a2e-0c2b-4c8e-9a41-8d2f6b1e7c10\"\n").is_ok()
+        );
     }
 
     #[test]

@@ -19,6 +19,23 @@ pub struct Loc {
 }
 
 impl Loc {
+    /// No file at all: a finding about what a live environment holds (`connref audit`).
+    /// Reports show it without path, line, column or snippet.
+    pub fn none() -> Self {
+        Loc {
+            path: "".into(),
+            line: 0,
+            column: 0,
+            offset: 0,
+            len: 0,
+        }
+    }
+
+    /// Whether the location points into a file (see [`Loc::none`]).
+    pub fn is_file(&self) -> bool {
+        !self.path.is_empty()
+    }
+
     /// A location for a file as a whole (a file that is missing or could not be decoded).
     pub fn file(path: &str) -> Self {
         Loc {
@@ -43,6 +60,8 @@ pub struct Finding {
     pub reference: Option<String>,
     pub flow: Option<String>,
     pub flow_id: Option<String>,
+    /// The target environment a finding of `verify` or `audit` is about.
+    pub environment: Option<String>,
     /// What within the reference, flow or file the finding is about when those do not say it
     /// alone: a flow's entry key, a settings file's path, an environment variable's name.
     pub detail: Option<String>,
@@ -74,6 +93,7 @@ impl Finding {
             reference: None,
             flow: None,
             flow_id: None,
+            environment: None,
             detail: None,
             new: None,
         }
@@ -134,6 +154,11 @@ impl Finding {
     pub fn flow(mut self, name: &str, id: &str) -> Self {
         self.flow = Some(name.to_owned());
         self.flow_id = Some(id.to_ascii_lowercase());
+        self
+    }
+
+    pub fn environment(mut self, name: &str) -> Self {
+        self.environment = Some(name.to_owned());
         self
     }
 

@@ -13,6 +13,8 @@ pub mod github;
 pub mod load;
 pub mod model;
 pub mod naming_template;
+#[cfg(feature = "online")]
+pub mod online;
 pub mod parse;
 pub mod report;
 pub mod rules;

@@ -56,6 +56,13 @@ enum Command {
     /// Post or update the sticky pull-request comment (GitHub Actions).
     #[cfg(feature = "github")]
     Comment(commands::comment::Options),
+    /// Before an import: check each settings entry of an environment against the connections
+    /// that environment holds (who may use them, their state and connector).
+    #[cfg(feature = "online")]
+    Verify(commands::verify::Options),
+    /// After deployment: check the environment's cloud flows and connection references.
+    #[cfg(feature = "online")]
+    Audit(commands::audit::Options),
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -85,6 +92,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         #[cfg(feature = "github")]
         Command::Comment(options) => commands::comment::run(&options, &mut stdout),
+        #[cfg(feature = "online")]
+        Command::Verify(options) => commands::verify::run(&options, &mut stdout),
+        #[cfg(feature = "online")]
+        Command::Audit(options) => commands::audit::run(&options, &mut stdout),
     }
 }
 

@@ -40,13 +40,13 @@ fn run_step(f: &Fixture, event_name: &str, inputs: &[(&str, &str)]) -> Run {
     f.write("runner/event.json", r#"{"pull_request":{"number":5,"base":{"sha":"0000000"}}}"#);
     f.write("runner/output", "");
     f.write("runner/summary", "");
-    // The comment subcommand only exists with the `github` feature, so the wrapper records it
-    // instead of running it; check runs for real.
+    // The comment, verify and audit subcommands only exist with the `github` and `online`
+    // features, so the wrapper records them instead of running them; check runs for real.
     let wrapper = dir.join("runner/connref");
     f.write(
         "runner/connref",
         format!(
-            "#!/usr/bin/env bash\necho \"$* token=${{GITHUB_TOKEN:+set}}\" >>\"{}\"\nif [[ \"$1\" == comment ]]; then echo commented; exit 0; fi\nexec \"{}\" \"$@\"\n",
+            "#!/usr/bin/env bash\necho \"$* token=${{GITHUB_TOKEN:+set}}\" >>\"{}\"\nif [[ \"$1\" == comment ]]; then echo commented; exit 0; fi\nif [[ \"$1\" == verify || \"$1\" == audit ]]; then echo \"ran $1\"; exit 1; fi\nexec \"{}\" \"$@\"\n",
             dir.join("runner/calls").display(),
             env!("CARGO_BIN_EXE_connref")
         ),
@@ -161,7 +161,18 @@ fn action_yml_passes_inputs_only_through_env() {
     for line in yml.lines().filter(|l| l.trim_start().starts_with("run:")) {
         assert!(!line.contains("${{"), "an expression inside run: {line}");
     }
-    for input in ["path", "base", "config", "format", "comment", "token", "version"] {
+    for input in [
+        "command",
+        "environment",
+        "settings",
+        "path",
+        "base",
+        "config",
+        "format",
+        "comment",
+        "token",
+        "version",
+    ] {
         assert!(yml.contains(&format!("\n  {input}:\n")), "input {input} is missing");
     }
     assert!(yml.contains("using: composite") && yml.contains("default: ${{ github.token }}"));
@@ -205,4 +216,68 @@ fn install_step_rejects_a_version_that_is_not_a_release() {
     );
     assert!(!f.path().join("pwned").exists());
     assert_eq!(std::fs::read_to_string(f.path().join("runner/path")).unwrap_or_default(), "");
+}
+
+#[test]
+fn verify_and_audit_run_against_the_environment_without_a_comment() {
+    let f = Fixture::new();
+    project(&f, "contoso_invoiceapproval_outlook");
+    let r = run_step(
+        &f,
+        "push",
+        &[
+            ("INPUT_COMMAND", "verify"),
+            ("INPUT_ENVIRONMENT", "Prod"),
+            ("INPUT_PATH", "src"),
+            ("INPUT_CONFIG", "connref.toml"),
+            ("INPUT_BASE", "HEAD~1"),
+        ],
+    );
+    assert_eq!(r.code, 1, "verify's exit status decides the step: {}", r.stdout);
+    assert!(r.stdout.contains("ran verify"), "{}", r.stdout);
+    assert_eq!(r.calls, ["verify src --env Prod --config connref.toml --format github token=set"]);
+    let f = Fixture::new();
+    let r = run_step(
+        &f,
+        "pull_request",
+        &[
+            ("INPUT_COMMAND", "verify"),
+            ("INPUT_ENVIRONMENT", "Prod"),
+            ("INPUT_SETTINGS", "out/settings.json"),
+        ],
+    );
+    assert_eq!(
+        r.calls,
+        ["verify . --env Prod --format github --settings out/settings.json token=set"]
+    );
+    let f = Fixture::new();
+    let r = run_step(
+        &f,
+        "schedule",
+        &[("INPUT_COMMAND", "audit"), ("INPUT_ENVIRONMENT", "Prod"), ("INPUT_FORMAT", "json")],
+    );
+    assert_eq!(r.calls, ["audit --env Prod --format json token=set"]);
+}
+
+#[test]
+fn verify_needs_an_environment_and_commands_are_checked() {
+    let f = Fixture::new();
+    project(&f, "contoso_invoiceapproval_outlook");
+    let r = run_step(&f, "push", &[("INPUT_COMMAND", "verify")]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stdout
+            .contains("::error title=connref::the verify command needs the environment input"),
+        "{}",
+        r.stdout
+    );
+    let r = run_step(&f, "push", &[("INPUT_COMMAND", "deploy; touch pwned")]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stdout
+            .contains("::error title=connref::the command input must be check, verify or audit"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.calls.is_empty() && !f.path().join("pwned").exists());
 }

@@ -1,7 +1,7 @@
 //! Cloud flows: `Workflows/<Name>-<GUID>.json` and the `.json.data.xml` beside it.
 
 use super::json::{JsonError, Member, Stream, Value};
-use super::solution::normalize_guid;
+use super::solution::{is_guid, normalize_guid};
 use super::{ParseError, xml};
 use crate::finding::Loc;
 use crate::model::{Binding, FlowEntry, FlowMeta, HostUse};
@@ -20,18 +20,12 @@ pub struct FlowBody {
 /// lower-case GUID. Names may contain `-`, so the GUID is taken from the end.
 pub fn split_file_name(file_name: &str) -> Option<(&str, String)> {
     let stem = file_name.strip_suffix(".json")?;
-    if stem.len() < 36 {
+    // A name ending in a multi-byte character must not be split inside it.
+    if stem.len() < 36 || !stem.is_char_boundary(stem.len() - 36) {
         return None;
     }
     let (name, guid) = stem.split_at(stem.len() - 36);
-    let is_guid = guid.bytes().enumerate().all(|(i, b)| {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            b == b'-'
-        } else {
-            b.is_ascii_hexdigit()
-        }
-    });
-    if !is_guid {
+    if !is_guid(guid) {
         return None;
     }
     Some((name.strip_suffix('-').unwrap_or(name), guid.to_ascii_lowercase()))
@@ -264,6 +258,8 @@ mod tests {
         assert_eq!(id, "625ac674-7d13-2184-4d44-fb6c6d48c11c");
         assert!(split_file_name("notes.json").is_none());
         assert!(split_file_name("x-625AC674-7D13-2184-4D44-FB6C6D48C11Z.json").is_none());
+        // 36 bytes from the end fall inside `é`: no GUID, and no panic.
+        assert!(split_file_name("é12345678901234567890123456789012345.json").is_none());
     }
 
     #[test]

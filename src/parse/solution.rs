@@ -66,6 +66,20 @@ pub fn parse(file: &SourceFile) -> Result<Option<Manifest>, ParseError> {
     }))
 }
 
+/// Whether `s` is a GUID: `8-4-4-4-12` hex digits, in braces or not.
+pub fn is_guid(s: &str) -> bool {
+    let s = s.trim();
+    let s = s.strip_prefix('{').and_then(|t| t.strip_suffix('}')).unwrap_or(s);
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                b == b'-'
+            } else {
+                b.is_ascii_hexdigit()
+            }
+        })
+}
+
 /// `{625AC674-…}` → `625ac674-…`.
 pub fn normalize_guid(s: &str) -> String {
     s.trim().trim_start_matches('{').trim_end_matches('}').to_ascii_lowercase()

@@ -32,6 +32,16 @@ fn annotation(f: &Finding) -> String {
         Some(h) => format!("{}\nhelp: {h}", f.message),
         None => f.message.clone(),
     };
+    if !f.loc.is_file() {
+        // A finding about a live environment: an annotation on the run, not on a file.
+        let message = format!("{message}\n{}", super::human::whereabouts(f));
+        return format!(
+            "::{} title={}::{}",
+            command(f.severity),
+            escape_property(f.code()),
+            escape_data(&message)
+        );
+    }
     format!(
         "::{} file={},line={},col={},title={}::{}",
         command(f.severity),
@@ -65,15 +75,12 @@ pub fn render(report: &Report, view: &View) -> String {
             plural(hidden.len(), "finding was", "findings were")
         ));
         for f in report.in_full(view) {
-            out.push_str(&format!(
-                "{}:{}:{}: {}[{}] {}\n",
-                f.loc.path,
-                f.loc.line,
-                f.loc.column,
-                f.severity,
-                f.code(),
-                f.message
-            ));
+            let place = if f.loc.is_file() {
+                format!("{}:{}:{}", f.loc.path, f.loc.line, f.loc.column)
+            } else {
+                super::human::whereabouts(f)
+            };
+            out.push_str(&format!("{place}: {}[{}] {}\n", f.severity, f.code(), f.message));
         }
     }
     let existing = report.summed_up(view).count();

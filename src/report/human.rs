@@ -47,6 +47,13 @@ fn level(s: Severity) -> Level<'static> {
 
 fn group<'a>(report: &'a Report, f: &'a Finding, path: &'a str) -> Group<'a> {
     let title = level(f.severity).primary_title(f.message.as_str()).id(f.code());
+    if !f.loc.is_file() {
+        let mut group = title.element(Level::NOTE.message(whereabouts(f)));
+        if let Some(help) = &f.help {
+            group = group.element(Level::HELP.message(help.as_str()));
+        }
+        return group;
+    }
     let source = report
         .sources
         .get(&f.loc.path)
@@ -73,6 +80,21 @@ fn group<'a>(report: &'a Report, f: &'a Finding, path: &'a str) -> Group<'a> {
         group = group.element(Level::HELP.message(help.as_str()));
     }
     group
+}
+
+/// Where a finding without a file is: its environment, flow and reference.
+pub fn whereabouts(f: &Finding) -> String {
+    let mut parts = Vec::new();
+    if let Some(e) = &f.environment {
+        parts.push(format!("environment `{e}`"));
+    }
+    if let (Some(name), Some(id)) = (&f.flow, &f.flow_id) {
+        parts.push(format!("flow `{name}` ({id})"));
+    }
+    if let Some(r) = &f.reference {
+        parts.push(format!("reference `{r}`"));
+    }
+    format!("in {}", parts.join(", "))
 }
 
 /// Flows grouped by the identity they run as; empty when no identity is configured.
@@ -188,12 +210,7 @@ pub fn summary(report: &Report) -> String {
     } else {
         report.all_counts()
     };
-    let checked = format!(
-        "{}, {}, {} checked",
-        report.solutions_checked(),
-        plural(report.flows, "flow", "flows"),
-        plural(report.references, "reference", "references")
-    );
+    let checked = report.checked_text();
     let existing = report.existing().count();
     let checked = match &report.config_label {
         Some(config) => format!("{checked}; {config}"),

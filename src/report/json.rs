@@ -11,9 +11,13 @@ pub struct JsonFinding<'a> {
     pub code: &'a str,
     pub severity: Severity,
     pub message: &'a str,
-    pub path: &'a str,
-    pub line: u32,
-    pub column: u32,
+    /// Left out for a finding about a live environment (`audit`), which has no file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub solution: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -22,6 +26,8 @@ pub struct JsonFinding<'a> {
     pub flow: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<&'a str>,
     /// What to do about it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<&'a str>,
@@ -36,13 +42,14 @@ impl<'a> From<&'a Finding> for JsonFinding<'a> {
             code: f.code(),
             severity: f.severity,
             message: &f.message,
-            path: &f.loc.path,
-            line: f.loc.line,
-            column: f.loc.column,
+            path: f.loc.is_file().then_some(&*f.loc.path),
+            line: f.loc.is_file().then_some(f.loc.line),
+            column: f.loc.is_file().then_some(f.loc.column),
             solution: f.solution.as_deref(),
             reference: f.reference.as_deref(),
             flow: f.flow.as_deref(),
             flow_id: f.flow_id.as_deref(),
+            environment: f.environment.as_deref(),
             help: f.help.as_deref(),
             new: f.new,
         }

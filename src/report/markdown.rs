@@ -131,13 +131,11 @@ fn icon(s: Severity) -> &'static str {
 pub fn counts_line(report: &Report) -> String {
     let c = report.counts();
     format!(
-        "{}, {}, {} ({}, {}, {} checked)",
+        "{}, {}, {} ({})",
         plural(c.errors, "error", "errors"),
         plural(c.warnings, "warning", "warnings"),
         plural(c.infos, "info", "infos"),
-        report.solutions_checked(),
-        plural(report.flows, "flow", "flows"),
-        plural(report.references, "reference", "references")
+        report.checked_text()
     )
 }
 
@@ -162,6 +160,7 @@ fn row(f: &Finding, links: Option<&str>) -> Vec<String> {
     }
     let at = code(&format!("{}:{}:{}", f.loc.path, f.loc.line, f.loc.column));
     let location = match links {
+        _ if !f.loc.is_file() => self::message(&super::human::whereabouts(f)),
         Some(base) => format!("[{at}]({}/{}#L{})", base.trim_end_matches('/'), url_path(&f.loc.path), f.loc.line),
         None => at,
     };
@@ -209,6 +208,26 @@ pub fn findings_linked(report: &Report, links: Option<&str>) -> String {
         out.push_str(&findings_table_linked(&report.findings, links));
     }
     out
+}
+
+/// The step summary of `verify` and `audit`: a verdict for the environment, then the findings.
+pub fn environment_summary(command: &str, environment: &str, report: &Report) -> String {
+    let c = report.counts();
+    let env = code(environment);
+    let verdict = if c.errors > 0 {
+        format!(
+            "❌ **connref {command} found {}** in environment {env}.",
+            plural(c.errors, "error", "errors")
+        )
+    } else if c.warnings > 0 {
+        format!(
+            "⚠️ **connref {command} found {}** and no errors in environment {env}.",
+            plural(c.warnings, "warning", "warnings")
+        )
+    } else {
+        format!("✅ **connref {command}:** no problems in environment {env}.")
+    };
+    format!("### connref {command}: {env}\n\n{verdict}\n\n{}", findings(report))
 }
 
 /// With a base: the findings the base branch already had (and that do not count), folded,

@@ -102,6 +102,9 @@ pub struct Report {
     pub identities: Option<Vec<IdentityGroup>>,
     /// Flows that match no identity (only filled while identities are configured).
     pub unassigned_flows: Vec<FlowRef>,
+    /// What was checked, when it is not solution source (`verify`, `audit`): replaces the
+    /// solution, flow and reference counts in the summary line.
+    pub checked: Option<String>,
     /// Config that is valid but useless here; printed on stderr, not part of the report.
     pub warnings: Vec<String>,
     /// Whether a base was known: each finding is then marked introduced or existing.
@@ -187,6 +190,19 @@ impl Report {
         }
         self.unassigned_flows.sort();
         self.unassigned_flows.dedup();
+    }
+
+    /// `1 solution, 3 flows, 4 references checked`, or what `checked` says.
+    pub fn checked_text(&self) -> String {
+        match &self.checked {
+            Some(c) => c.clone(),
+            None => format!(
+                "{}, {}, {} checked",
+                self.solutions_checked(),
+                plural(self.flows, "flow", "flows"),
+                plural(self.references, "reference", "references")
+            ),
+        }
     }
 
     /// Findings the change introduced (every finding when there is no base).

@@ -34,16 +34,28 @@ fn result(f: &Finding) -> Value {
         Some(h) => format!("{}\nhelp: {h}", f.message),
         None => f.message.clone(),
     };
-    let mut v = json!({
-        "ruleId": f.code(),
-        "level": level(f.severity),
-        "message": { "text": text },
-        "locations": [{
+    let location = if f.loc.is_file() {
+        json!({
             "physicalLocation": {
                 "artifactLocation": { "uri": &*f.loc.path, "uriBaseId": "%SRCROOT%" },
                 "region": { "startLine": f.loc.line, "startColumn": f.loc.column },
             }
-        }],
+        })
+    } else {
+        // A finding about a live environment has no file: a logical location names it.
+        json!({
+            "logicalLocations": [{
+                "name": f.flow.as_deref().or(f.reference.as_deref()).unwrap_or_default(),
+                "fullyQualifiedName": super::human::whereabouts(f),
+                "kind": "resource",
+            }]
+        })
+    };
+    let mut v = json!({
+        "ruleId": f.code(),
+        "level": level(f.severity),
+        "message": { "text": text },
+        "locations": [location],
     });
     if let Some(i) = RULES.iter().position(|r| r.code == f.code()) {
         v["ruleIndex"] = json!(i);
@@ -54,6 +66,7 @@ fn result(f: &Finding) -> Value {
         ("reference", &f.reference),
         ("flow", &f.flow),
         ("flowId", &f.flow_id),
+        ("environment", &f.environment),
     ] {
         if let Some(val) = val {
             props.insert(k.to_owned(), json!(val));

@@ -4,6 +4,8 @@
 pub mod flows;
 pub mod identity;
 pub mod naming;
+#[cfg(feature = "online")]
+pub mod online;
 pub mod registry;
 pub mod settings;
 pub mod stability;

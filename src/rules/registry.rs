@@ -356,6 +356,86 @@ pub static CR509: Rule = rule(
     "Without the data file the flow's display name and state are unknown, so CR505 cannot be checked, and SolutionPackager cannot pack the flow. Re-export the solution instead of copying flow files by hand.",
 );
 
+pub static CR601: Rule = rule(
+    "CR601",
+    "connection-not-found",
+    Error,
+    "a settings entry binds a connection that does not exist in the target environment",
+    "`connref verify` asks the target environment (Power Platform API) for each ConnectionId of its settings file. A connection that is not there (`ConnectionNotFound`) leaves the reference unbound: the import fails or its flows import switched off. Usually the id was copied from another environment. Create the connection in the target environment (or find it in Power Automate → Connections) and set its id. At info severity: an entry connref could not look up, such as a pipeline token (`#{…}#`, `$(…)`) that only the pipeline replaces; run `connref verify --env NAME --settings FILE` after the replacement step.",
+);
+
+pub static CR602: Rule = rule(
+    "CR602",
+    "connection-not-connected",
+    Error,
+    "the bound connection is not in the `Connected` state",
+    "A connection in an error state (expired credentials, revoked consent, a deleted account) fails every flow that uses it, and a flow switched on during import with it fails at once. The message quotes the status and its error. Open the connection in the target environment, sign in again or fix it, or bind a connection that is `Connected`.",
+);
+
+pub static CR603: Rule = rule(
+    "CR603",
+    "connection-wrong-connector",
+    Error,
+    "the bound connection is of another connector than the reference",
+    "A reference binds connections of one connector. A ConnectionId of another connector's connection is rejected at import, or breaks the flows. Set the id of a connection of the reference's connector (custom connectors compare without their per-environment hash).",
+);
+
+pub static CR604: Rule = rule(
+    "CR604",
+    "connection-not-shared",
+    Error,
+    "the deploying identity can neither own nor use the bound connection",
+    "A pipeline imports as a service principal (an application user). When the import switches a flow on, that identity must own every connection the flow uses or have it shared with it; otherwise the import succeeds and the flow comes up switched off. Owner, CanEdit, CanViewWithShare and CanView (the portal's \"Can use\") all count. To share a connection with the application user: the connection's owner signs in to Power Automate (make.powerautomate.com) in the target environment, opens Data → Connections (or More → Connections), selects the connection, chooses Share, searches for the application user by the app registration's name (the application user that represents the deploying service principal; connections can be shared with a service principal only through its application user), gives it Can use and saves. The application user must exist in the environment first (Power Platform admin center → Environments → the environment → Settings → Users + permissions → Application users). `deployer` in `[environments.<name>]` names the principal's object id; by default it is the identity connref runs as. A share to a group (or to the whole tenant) is reported at info severity as \"cannot be confirmed\": connref cannot see group membership.",
+);
+
+pub static CR605: Rule = rule(
+    "CR605",
+    "connection-owned-by-person",
+    Warning,
+    "the bound connection belongs to a person",
+    "A connection created by a person (`createdBy.type` `User`) stops working when that person leaves or their password changes, and multi-factor prompts break flows that run unattended. Bind a connection of a service principal or a dedicated service account. (How a service principal's connection shows its creator is not documented; connref treats every type but `User` as not a person.)",
+);
+
+pub static CR606: Rule = rule(
+    "CR606",
+    "environment-connector-differs",
+    Warning,
+    "the target environment already has the reference with another connector",
+    "The target environment's Dataverse already holds a connection reference with this logical name for another connector. A reference's connector cannot change on import: the import fails or the flows that use it break. Keep the environment's connector in the solution, or remove the environment's reference before importing.",
+);
+
+pub static CR611: Rule = rule(
+    "CR611",
+    "flow-reference-unbound",
+    Error,
+    "a cloud flow in the environment is bound to a reference with no connection",
+    "`connref audit` reads the environment's cloud flows and connection references from Dataverse. A flow bound to a reference that has no connection (or that the environment does not have) fails at its next run or cannot be switched on. Bind a connection to the reference (the default solution's Connection references, or the settings file of the next import).",
+);
+
+pub static CR612: Rule = rule(
+    "CR612",
+    "flow-off-in-environment",
+    Warning,
+    "a cloud flow in the environment is switched off or suspended",
+    "A flow that is off after a deployment usually means the importing identity could not use one of its connections (see CR604); a suspended flow was stopped by the platform (connection, licence or policy). Find the reason in the flow's details, fix it and turn the flow on, or remove the flow if it is retired.",
+);
+
+pub static CR613: Rule = rule(
+    "CR613",
+    "live-embedded-connection",
+    Error,
+    "a cloud flow in the environment embeds a connection instead of a reference",
+    "A flow with an embedded connection cannot be deployed with its solution: its connection does not travel and the next import breaks it. Open the flow inside a solution and select the connection again, so that the entry binds a connection reference.",
+);
+
+pub static CR614: Rule = rule(
+    "CR614",
+    "reference-bound-to-person",
+    Warning,
+    "a reference in the environment is bound to a connection that belongs to a person",
+    "Every flow using the reference runs as that person: it breaks when they leave, and multi-factor prompts break unattended runs. Bind the reference to a connection of a service principal or a dedicated service account.",
+);
+
 pub static CR900: Rule = rule(
     "CR900",
     "unreadable-file",
@@ -371,7 +451,7 @@ pub static NAMING: &[&Rule] = &[&CR101, &CR102, &CR103, &CR104];
 pub static RULES: &[&Rule] = &[
     &CR101, &CR102, &CR103, &CR104, &CR201, &CR202, &CR203, &CR204, &CR205, &CR206, &CR207, &CR301, &CR302, &CR303, &CR304, &CR305, &CR306,
     &CR307, &CR401, &CR402, &CR403, &CR404, &CR405, &CR406, &CR407, &CR408, &CR409, &CR410, &CR411, &CR501, &CR502, &CR503, &CR504, &CR505,
-    &CR506, &CR507, &CR508, &CR509, &CR900,
+    &CR506, &CR507, &CR508, &CR509, &CR601, &CR602, &CR603, &CR604, &CR605, &CR606, &CR611, &CR612, &CR613, &CR614, &CR900,
 ];
 
 /// The rule with this code or name (`CR104` or `generated-name`, without regard to case).
