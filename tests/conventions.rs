@@ -8,24 +8,11 @@ use std::process::Command;
 /// The example repository, copied into a git repository of its own.
 fn example() -> Fixture {
     let f = Fixture::new();
-    copy(&manifest_dir().join("examples/contoso"), f.path());
+    copy_tree(&manifest_dir().join("examples/contoso"), f.path());
     f.git(&["init", "-q"]);
     f.git(&["add", "-A"]);
     f.git(&["commit", "-qm", "example"]);
     f
-}
-
-fn copy(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
 }
 
 #[test]
@@ -212,7 +199,7 @@ fn config_search_stops_at_the_repository_root_and_is_named() {
     let outer = Fixture::new();
     outer.write("connref.toml", "[rules]\nCR104 = \"off\"\n");
     let inner = outer.path().join("repo");
-    copy(&manifest_dir().join("examples/contoso"), &inner);
+    copy_tree(&manifest_dir().join("examples/contoso"), &inner);
     let git = |args: &[&str]| {
         let ok = Command::new("git")
             .args(args)

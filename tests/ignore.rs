@@ -5,21 +5,8 @@ use common::*;
 
 fn example() -> Fixture {
     let f = Fixture::new();
-    copy(&manifest_dir().join("examples/contoso"), f.path());
+    copy_tree(&manifest_dir().join("examples/contoso"), f.path());
     f
-}
-
-fn copy(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
 }
 
 const GENERATED: &str = "contoso_sharedcommondataserviceforapps_87e06";

@@ -4,22 +4,9 @@
 mod common;
 use common::*;
 
-fn copy(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
-}
-
 fn repo_of(source: &std::path::Path) -> Fixture {
     let f = Fixture::new();
-    copy(source, f.path());
+    copy_tree(source, f.path());
     f.git(&["init", "-q"]);
     f
 }

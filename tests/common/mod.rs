@@ -159,3 +159,18 @@ pub fn flow_json(entries: &[(&str, &str, &str)]) -> String {
         actions.join(",\n")
     )
 }
+
+/// Copies a folder tree. Files are written anew, so the copy is writable even where the source
+/// is not (CI's shared/ has no write bits).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::write(&target, std::fs::read(entry.path()).unwrap()).unwrap();
+        }
+    }
+}
