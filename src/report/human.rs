@@ -177,15 +177,7 @@ pub fn ignored(report: &Report, view: &View) -> String {
     }
     let mut out = format!("ignored by the config ({}):\n", report.ignored.len());
     for (f, by) in &report.ignored {
-        out.push_str(&format!(
-            "  {}:{}:{}: {}[{}] {} ({by})\n",
-            view.path(&f.loc.path),
-            f.loc.line,
-            f.loc.column,
-            f.severity,
-            f.code(),
-            f.message.replace(['\n', '\r'], " ")
-        ));
+        out.push_str(&format!("  {} ({by})\n", super::concise::line(f, view)));
     }
     out.push('\n');
     out
