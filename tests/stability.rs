@@ -636,3 +636,42 @@ fn a_path_that_is_not_utf8_in_a_revision_is_reported() {
     let out = connref(f.path(), &["check", "--head", "HEAD", "--base", "HEAD~1", "--format", "json"]);
     assert!(out.stdout.contains("not valid UTF-8"), "{}{}", out.stdout, out.stderr);
 }
+
+/// Texts are not kept after parsing: the human report reads the lines of its findings again,
+/// from the tree that was checked (the index here, not the working tree, which differs).
+#[test]
+fn snippets_come_from_the_checked_revision() {
+    let f = repo();
+    flow(
+        &f,
+        "src",
+        "Send invoice",
+        A,
+        1,
+        &[("shared_office365", "contoso_staged_outlook", "shared_office365")],
+    );
+    f.git(&["add", "-A"]);
+    // The working tree moves on after staging: a snippet read from it would show this name.
+    flow(
+        &f,
+        "src",
+        "Send invoice",
+        A,
+        1,
+        &[("shared_office365", "contoso_unstaged_outlook", "shared_office365")],
+    );
+    let out = connref(f.path(), &["check", "--staged", "--color", "never"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stdout.contains("error[CR502]"), "{}", out.stdout);
+    let snippet = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("\"connectionReferenceLogicalName\""))
+        .unwrap_or_default();
+    assert!(
+        snippet.contains("contoso_staged_outlook"),
+        "the snippet shows the staged line:\n{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("contoso_unstaged_outlook"), "{}", out.stdout);
+}

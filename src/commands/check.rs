@@ -7,7 +7,7 @@ use anyhow::{Context as _, Result};
 
 use crate::config::{Config, FailOn};
 use crate::finding::{Finding, mark_introduced};
-use crate::load;
+use crate::load::{self, Source};
 use crate::report::{Format, Report, View};
 use crate::rules::{self, Context, stability};
 
@@ -124,7 +124,7 @@ pub fn report(opts: &Options) -> Result<Report> {
         // and the base's own problems are added; everything else is the same.
         let pair = spec.as_ref().map(|spec| revisions::load_pair(path, spec, &config)).transpose()?;
         let worktree;
-        let snapshot = match &pair {
+        let (source, snapshot): (&dyn Source, _) = match &pair {
             Some(pair) => {
                 // The base's own file problems were there before the change: they never block.
                 report
@@ -135,11 +135,11 @@ pub fn report(opts: &Options) -> Result<Report> {
                         .into_iter()
                         .map(|f| Finding { new: Some(true), ..f }),
                 );
-                &pair.head
+                (&*pair.head_source, &pair.head)
             }
             None => {
-                worktree = load::worktree_snapshot(path, &config)?.1;
-                &worktree
+                worktree = load::worktree_snapshot(path, &config)?;
+                (&worktree.0, &worktree.1)
             }
         };
         let (mut findings, ignored) = rules::check_keeping_ignored(&Context { snapshot, config: &config });
@@ -155,6 +155,7 @@ pub fn report(opts: &Options) -> Result<Report> {
         }
         report.findings.extend(findings);
         report.add_snapshot(snapshot);
+        report.read_sources(source);
         report.add_identities(&rules::identity::assign(snapshot, &config));
     }
     let (findings, ignored) = rules::finish_keeping_ignored(&config, std::mem::take(&mut report.findings));

@@ -62,6 +62,7 @@ pub fn compute_if_base(opts: &Options) -> Result<Option<Diff>> {
     let mut report = Report::default();
     report.add_snapshot(&pair.head);
     report.findings = findings.clone();
+    report.read_sources(&*pair.head_source);
     Ok(Some(Diff {
         base: pair.base.label.clone(),
         head: pair.head.label.clone(),

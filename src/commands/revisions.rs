@@ -26,6 +26,8 @@ pub struct Pair {
     pub head: Snapshot,
     /// Paths that differ between the two trees.
     pub changed: BTreeSet<String>,
+    /// The tree the head was read from, to read again the files that findings point into.
+    pub head_source: Box<dyn Source>,
 }
 
 impl Pair {
@@ -137,7 +139,7 @@ pub fn load_pair(path: &Path, spec: &Spec, config: &Config) -> Result<Pair> {
     // git resolves the base, lists its tree and the changed paths, and fetches the changed
     // blobs while the head is parsed: on 2,000 flows that hides most of what the comparison
     // adds to a plain check.
-    let (head, base_side) = std::thread::scope(|s| -> Result<_> {
+    let (head, head_source, base_side) = std::thread::scope(|s| -> Result<_> {
         let side = base_rev.map(|(rev, optional)| {
             let (repo, head_kind) = (&repo, &head_kind);
             s.spawn(move || -> Result<Option<_>> {
@@ -176,7 +178,7 @@ pub fn load_pair(path: &Path, spec: &Spec, config: &Config) -> Result<Pair> {
             };
             load::locate::require_source(&*head_source, head_scope, &head, &shown)?;
         }
-        Ok((head, side))
+        Ok((head, head_source, side))
     })?;
     let Some((changed, tree)) = base_side else {
         let base = Snapshot {
@@ -187,10 +189,16 @@ pub fn load_pair(path: &Path, spec: &Spec, config: &Config) -> Result<Pair> {
             base,
             head,
             changed: BTreeSet::new(),
+            head_source,
         });
     };
     let base = load::snapshot_with(&tree, scope, config, Some(&Reuse::new(&head, &changed)));
-    Ok(Pair { base, head, changed })
+    Ok(Pair {
+        base,
+        head,
+        changed,
+        head_source,
+    })
 }
 
 /// Whether discovery finds any root in `tree` below `scope` (without parsing it).

@@ -104,7 +104,10 @@ enum Parsed {
 struct Output {
     parsed: Vec<Parsed>,
     problems: Vec<Finding>,
-    sources: Vec<SourceFile>,
+    /// Files read and decoded. Their texts are dropped once parsed: a report reads again the
+    /// few that findings point into (`Report::read_sources`), so memory does not grow with
+    /// the size of every flow.
+    files: usize,
 }
 
 /// Reads every solution and every deployment settings file in `source` (restricted to paths
@@ -276,6 +279,7 @@ pub fn snapshot_with(source: &dyn Source, scope: Option<&str>, config: &Config, 
     snapshot.settings = settings.files;
     snapshot.problems.extend(settings.problems);
     snapshot.problems.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    snapshot.files += settings.sources.len();
     snapshot.sources.extend(settings.sources.into_iter().map(|f| (f.path.clone(), f)));
     snapshot
 }
@@ -285,7 +289,7 @@ pub fn load_flow(source: &dyn Source, json: &str, meta: Option<&str>) -> Result<
     let mut out = Output {
         parsed: Vec::new(),
         problems: Vec::new(),
-        sources: Vec::new(),
+        files: 0,
     };
     let root = RootFiles::bare(meta.map_or(Layout::Xml, |m| match MetaKind::of(m) {
         MetaKind::WorkflowYml => Layout::Yaml,
@@ -321,7 +325,7 @@ fn run_jobs(source: &dyn Source, jobs: &[Job<'_>], reuse: Option<&Reuse<'_>>) ->
     let out = Mutex::new(Output {
         parsed: Vec::new(),
         problems: Vec::new(),
-        sources: Vec::new(),
+        files: 0,
     });
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len().max(1));
     std::thread::scope(|scope| {
@@ -330,7 +334,7 @@ fn run_jobs(source: &dyn Source, jobs: &[Job<'_>], reuse: Option<&Reuse<'_>>) ->
                 let mut local = Output {
                     parsed: Vec::new(),
                     problems: Vec::new(),
-                    sources: Vec::new(),
+                    files: 0,
                 };
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
@@ -345,7 +349,7 @@ fn run_jobs(source: &dyn Source, jobs: &[Job<'_>], reuse: Option<&Reuse<'_>>) ->
                 let mut all = out.lock().unwrap_or_else(|e| e.into_inner());
                 all.parsed.append(&mut local.parsed);
                 all.problems.append(&mut local.problems);
-                all.sources.append(&mut local.sources);
+                all.files += local.files;
             });
         }
     });
@@ -369,7 +373,7 @@ fn json_file_path(root: &str, written: &str) -> Result<String, String> {
 fn run_job(source: &dyn Source, job: &Job<'_>, out: &mut Output) {
     let mut read = |path: &str| match read_source(source, path) {
         Ok(f) => {
-            out.sources.push(f.clone());
+            out.files += 1;
             Some(f)
         }
         Err(finding) => {
@@ -680,13 +684,13 @@ fn assemble(label: String, roots: &[RootFiles], out: Output, mut problems: Vec<F
     }
     problems.extend(out.problems);
     problems.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    let sources = out.sources.into_iter().map(|f| (f.path.clone(), f)).collect();
     Snapshot {
         label,
         solutions,
         settings: Vec::new(),
         problems,
-        sources,
+        files: out.files,
+        sources: BTreeMap::new(),
         roots: roots.iter().map(|r| r.root.clone()).collect(),
     }
 }

@@ -22,6 +22,10 @@ pub struct Snapshot {
     pub settings: Vec<settings::SettingsFile>,
     /// CR900 findings: files that could not be read or parsed.
     pub problems: Vec<Finding>,
+    /// How many files were read (decoded, whether or not they parsed).
+    pub files: usize,
+    /// The texts of the deployment settings files, which `connref settings` edits. Other
+    /// texts are not kept after parsing.
     pub sources: BTreeMap<Arc<str>, SourceFile>,
     /// Every solution root discovery found (repository-relative), also those whose manifest is
     /// a look-alike or failed to parse: none at all means connref had nothing to check.

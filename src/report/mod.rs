@@ -133,8 +133,28 @@ pub struct FlowRef {
 }
 
 impl Report {
+    /// Reads again, from the tree they were found in, the files that findings point into and
+    /// whose texts were not kept, so that the human report can show their lines. A file that
+    /// cannot be read again is shown without a snippet.
+    pub fn read_sources(&mut self, source: &dyn crate::load::Source) {
+        let wanted: std::collections::BTreeSet<Arc<str>> = self
+            .findings
+            .iter()
+            .filter(|f| f.loc.is_file() && (f.loc.len > 0 || f.loc.offset > 0))
+            .map(|f| f.loc.path.clone())
+            .filter(|p| !self.sources.contains_key(p))
+            .collect();
+        let paths: Vec<&str> = wanted.iter().map(|p| &**p).collect();
+        source.prefetch(&paths);
+        for path in wanted {
+            if let Ok(file) = crate::load::read_source(source, &path) {
+                self.sources.insert(path, file);
+            }
+        }
+    }
+
     pub fn add_snapshot(&mut self, snapshot: &Snapshot) {
-        self.files += snapshot.sources.len();
+        self.files += snapshot.files;
         self.solutions += snapshot.solutions.len();
         self.twin_roots += snapshot.twin_roots().count();
         self.flows += snapshot.solutions.iter().map(|s| s.flows.len()).sum::<usize>();
