@@ -10,9 +10,11 @@ use std::process::Command;
 
 fn main() {
     serve_measurement();
-    // For profiling: `KEEP=1 cargo bench --bench check` leaves the 2,000-flow repository.
-    if std::env::var_os("KEEP").is_some() {
-        let repo = generate(2000, 400);
+    // For profiling: `KEEP=1 cargo bench --bench check` leaves the 2,000-flow repository
+    // (`KEEP=200` the 200-flow one).
+    if let Some(keep) = std::env::var_os("KEEP") {
+        let flows = if keep == "200" { 200 } else { 2000 };
+        let repo = generate(flows, flows / 5);
         println!("check repo: {}", repo.dir.keep().display());
         return;
     }

@@ -567,7 +567,7 @@ fn flow(file: &SourceFile, body: parse::flow::FlowBody, meta: Option<(Option<Str
         meta,
         meta_file,
         entries: body.entries,
-        hosts: body.hosts,
+        undeclared_hosts: body.undeclared_hosts,
         child_flows: body.child_flows,
         env_vars: body.env_vars,
     }

@@ -207,8 +207,9 @@ pub struct Flow {
     pub meta_file: &'static str,
     /// Entries of `properties.connectionReferences`, in file order.
     pub entries: Vec<FlowEntry>,
-    /// Triggers and actions that use a connection, by entry key.
-    pub hosts: Vec<HostUse>,
+    /// Triggers and actions that use a connection key `entries` does not declare (CR508).
+    /// Declared uses are not kept: nothing reads them, and a large flow holds hundreds.
+    pub undeclared_hosts: Vec<HostUse>,
     /// Workflow ids of child flows it calls.
     pub child_flows: Vec<(String, Loc)>,
     /// Schema names of the environment variables it reads.

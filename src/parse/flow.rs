@@ -11,7 +11,8 @@ use crate::text::SourceFile;
 #[derive(Debug, Clone, Default)]
 pub struct FlowBody {
     pub entries: Vec<FlowEntry>,
-    pub hosts: Vec<HostUse>,
+    /// Uses of a connection key that `entries` does not declare.
+    pub undeclared_hosts: Vec<HostUse>,
     pub child_flows: Vec<(String, Loc)>,
     pub env_vars: Vec<String>,
 }
@@ -71,6 +72,9 @@ pub fn parse_body(file: &SourceFile) -> Result<FlowBody, ParseError> {
     if !has_properties {
         return Err(ParseError::new("the flow has no `properties` object", root_at));
     }
+    // Uses met before `connectionReferences` (when `definition` comes first) were all kept.
+    let entries = &body.entries;
+    body.undeclared_hosts.retain(|h| !entries.iter().any(|e| e.key == h.key));
     Ok(body)
 }
 
@@ -188,21 +192,21 @@ fn walk_hosts(file: &SourceFile, s: &mut Stream<'_>, in_inputs: bool, body: &mut
 }
 
 fn read_host(file: &SourceFile, host: &Value<'_>, body: &mut FlowBody) {
-    if let Some(m) = host.member("connectionName") {
-        if let Some(key) = m.value.as_str() {
-            body.hosts.push(HostUse {
-                key: key.to_owned(),
-                loc: span(file, m),
-            });
-        }
-    } else if let Some(m) = host.get("connection").and_then(|c| c.member("name")) {
+    let used = match host.member("connectionName") {
+        Some(m) => m.value.as_str().map(|key| (key, m)),
         // Logic Apps style: "@parameters('$connections')['key']['connectionId']".
-        if let Some(key) = m.value.as_str().and_then(legacy_key) {
-            body.hosts.push(HostUse {
-                key: key.to_owned(),
-                loc: span(file, m),
-            });
-        }
+        None => host
+            .get("connection")
+            .and_then(|c| c.member("name"))
+            .and_then(|m| Some((m.value.as_str().and_then(legacy_key)?, m))),
+    };
+    if let Some((key, m)) = used
+        && !body.entries.iter().any(|e| e.key == key)
+    {
+        body.undeclared_hosts.push(HostUse {
+            key: key.to_owned(),
+            loc: span(file, m),
+        });
     }
     if let Some(m) = host.member("workflowReferenceName")
         && let Some(id) = m.value.as_str()
@@ -279,9 +283,28 @@ mod tests {
         assert!(matches!(&body.entries[2].binding, Binding::Empty { .. }));
         assert!(matches!(&body.entries[3].binding, Binding::Embedded { .. }));
         assert_eq!(body.entries[3].api_name.as_ref().unwrap().0, "shared_sharepointonline");
-        let keys: Vec<_> = body.hosts.iter().map(|h| h.key.as_str()).collect();
-        assert_eq!(keys, ["a", "b"]);
+        // `a` and `b` are declared; only a use of an undeclared key is kept.
+        assert!(body.undeclared_hosts.is_empty());
         assert_eq!(body.child_flows[0].0, "abc");
+    }
+
+    #[test]
+    fn keeps_the_uses_of_undeclared_keys_in_either_order() {
+        let definition = r#""definition":{"actions":{"s":{"type":"Scope","actions":{
+            "x":{"inputs":{"host":{"connectionName":"a"}}},
+            "y":{"inputs":{"host":{"connectionName":"z"}}},
+            "l":{"inputs":{"host":{"connection":{"name":"@parameters('$connections')['q']['connectionId']"}}}}}}}}"#;
+        let references = r#""connectionReferences":{"a":{"connection":{"connectionReferenceLogicalName":"x_y_outlook"}}}"#;
+        for text in [
+            format!("{{\"properties\":{{{references},{definition}}}}}"),
+            format!("{{\"properties\":{{{definition},{references}}}}}"),
+        ] {
+            let body = parse_body(&SourceFile::new("f.json", text.clone())).unwrap();
+            let keys: Vec<_> = body.undeclared_hosts.iter().map(|h| h.key.as_str()).collect();
+            assert_eq!(keys, ["z", "q"], "{text}");
+            let z = &body.undeclared_hosts[0].loc;
+            assert_eq!(&text[z.offset..z.offset + z.len], r#""connectionName":"z""#);
+        }
     }
 
     #[test]

@@ -24,8 +24,7 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
                 finding.detail = Some(e.key.clone());
             }
         }
-        let keys: HashSet<&str> = f.entries.iter().map(|e| e.key.as_str()).collect();
-        for h in f.hosts.iter().filter(|h| !keys.contains(h.key.as_str())) {
+        for h in &f.undeclared_hosts {
             out.push(
                 on(
                     s,

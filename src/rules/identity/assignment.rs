@@ -130,7 +130,9 @@ pub fn assign<'a>(snapshot: &'a Snapshot, config: &'a Config) -> Assignment<'a> 
                 });
                 references.len() - 1
             });
-            if !references[ri].bindings.iter().any(|(f, _)| *f == fi) {
+            // Flows come in order, so a flow bound twice to one reference is its last binding:
+            // no scan, which was quadratic when one reference serves every flow.
+            if references[ri].bindings.last().is_none_or(|(f, _)| *f != fi) {
                 references[ri].bindings.push((fi, loc.clone()));
             }
         }
