@@ -13,8 +13,11 @@ pub fn parse(file: &SourceFile) -> Result<Vec<BotLink>, ParseError> {
             continue;
         };
         links.push(BotLink {
-            component: el.attr("botcomponentid.schemaname").map(|a| a.value.clone()).unwrap_or_default(),
-            logical_name: name.value.clone(),
+            component: el
+                .attr("botcomponentid.schemaname")
+                .map(|a| a.value.to_string())
+                .unwrap_or_default(),
+            logical_name: name.value.to_string(),
             loc: file.loc(name.offset, name.len),
         });
     }

@@ -49,7 +49,7 @@ pub fn parse(file: &SourceFile) -> Result<Customizations, ParseError> {
             w.attr("WorkflowId").map(|a| super::solution::normalize_guid(&a.value)),
             FlowMeta {
                 path: file.path.clone(),
-                name: name.map(|a| a.value.clone()),
+                name: name.map(|a| a.value.to_string()),
                 name_loc: name.map(|a| file.loc(a.offset, a.len)),
                 category: w.child_text("Category").map(str::to_owned),
                 state: w

@@ -17,10 +17,10 @@ pub fn parse(file: &SourceFile) -> Result<EnvVar, ParseError> {
         .attr("schemaname")
         .ok_or_else(|| ParseError::new("<environmentvariabledefinition> has no schemaname attribute", root.offset))?;
     Ok(EnvVar {
-        schema_name: schema.value.clone(),
+        schema_name: schema.value.to_string(),
         loc: file.loc(schema.offset, schema.len),
         kind: root.child_text("type").map(str::to_owned),
-        default_value: root.child("defaultvalue").map(|d| d.text.clone()),
+        default_value: root.child("defaultvalue").map(|d| d.text.to_string()),
         required: root.child_text("isrequired") == Some("1"),
     })
 }

@@ -237,7 +237,7 @@ pub fn parse_meta(file: &SourceFile) -> Result<(Option<String>, FlowMeta), Parse
         root.attr("WorkflowId").map(|a| normalize_guid(&a.value)),
         FlowMeta {
             path: file.path.clone(),
-            name: name.map(|a| a.value.clone()),
+            name: name.map(|a| a.value.to_string()),
             name_loc: name.map(|a| {
                 // The value inside its quotes, as written.
                 let raw = file.text.get(a.offset..a.offset + a.len).unwrap_or_default();

@@ -7,6 +7,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use super::swar;
+
 /// Nesting deeper than this is an error rather than a stack overflow.
 const MAX_DEPTH: usize = 512;
 
@@ -278,22 +280,10 @@ impl<'a> Stream<'a> {
     }
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-const SPACES: u64 = ONES * b' ' as u64;
-
-/// The eight bytes at `i`, first byte lowest, when there are eight.
-#[inline]
-fn word(s: &[u8], i: usize) -> Option<u64> {
-    s.get(i..i + 8).map(|b| u64::from_le_bytes(b.try_into().expect("eight bytes")))
-}
-
-/// The high bit of each byte of `w` that is `"`, `\` or below 0x20. Bytes after the first
-/// such byte may be flagged wrongly (a borrow carries over), so only the lowest flag counts.
+/// A quote, a backslash or a control character: where a string's fast scan stops.
 #[inline]
 fn string_stops(w: u64) -> u64 {
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x;
-    (zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\'))) | (w.wrapping_sub(ONES * 0x20) & !w)) & HIGH
+    swar::eq(w, b'"') | swar::eq(w, b'\\') | swar::control(w)
 }
 
 struct Parser<'a> {
@@ -326,8 +316,8 @@ impl<'a> Parser<'a> {
                 // Indentation comes in runs of spaces: pretty-printed flows are mostly that.
                 Some(b' ') => {
                     self.i += 1;
-                    while let Some(w) = word(self.s, self.i)
-                        && w == SPACES
+                    while let Some(w) = swar::word(self.s, self.i)
+                        && w == swar::splat(b' ')
                     {
                         self.i += 8;
                     }
@@ -535,10 +525,10 @@ impl<'a> Parser<'a> {
         // strings in flows are short keys, where a vectorised search costs more to set up
         // than it saves.
         let mut i = self.i;
-        while let Some(w) = word(self.s, i) {
+        while let Some(w) = swar::word(self.s, i) {
             let hits = string_stops(w);
             if hits != 0 {
-                i += (hits.trailing_zeros() / 8) as usize;
+                i += swar::first(hits);
                 break;
             }
             i += 8;

@@ -9,6 +9,7 @@ pub mod flow;
 pub mod json;
 pub mod settings;
 pub mod solution;
+mod swar;
 pub mod xml;
 pub mod yaml;
 pub mod yaml_layout;

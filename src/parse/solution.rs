@@ -35,7 +35,7 @@ pub fn parse(file: &SourceFile) -> Result<Option<Manifest>, ParseError> {
         .flat_map(|m| m.children_named("MissingDependency"))
     {
         let Some(required) = dep.child("Required") else { continue };
-        if required.attr("type").map(|a| a.value.as_str()) != Some("connectionreference") {
+        if required.attr("type").map(|a| &*a.value) != Some("connectionreference") {
             continue;
         }
         let name_attr = required
@@ -48,7 +48,7 @@ pub fn parse(file: &SourceFile) -> Result<Option<Manifest>, ParseError> {
             .and_then(|d| d.attr("id"))
             .map(|id| normalize_guid(&id.value));
         missing_references.push(MissingReference {
-            logical_name: name_attr.value.clone(),
+            logical_name: name_attr.value.to_string(),
             loc: file.loc(name_attr.offset, name_attr.len),
             dependent_flow,
             solution: required.attr("solution").and_then(|a| DependencySolution::parse(&a.value)),

@@ -4,8 +4,10 @@
 //! whole and looked up by element name, so a tree is simpler than a streaming state machine and
 //! keeps exact positions for findings.
 
+use std::borrow::Cow;
 use std::fmt;
 
+use super::swar;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
@@ -25,11 +27,13 @@ impl fmt::Display for XmlError {
     }
 }
 
+/// Names and texts borrow from the document where they can: a flow's `.data.xml` is a few
+/// dozen elements, and owning each name and text was most of the cost of reading one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attr {
+pub struct Attr<'a> {
     /// Local name, without a namespace prefix.
-    pub name: String,
-    pub value: String,
+    pub name: &'a str,
+    pub value: Cow<'a, str>,
     /// Offset of the attribute name.
     pub offset: usize,
     /// Length of the whole attribute as written, `name="value"`.
@@ -37,34 +41,34 @@ pub struct Attr {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Element {
+pub struct Element<'a> {
     /// Local name, without a namespace prefix.
-    pub name: String,
-    pub attrs: Vec<Attr>,
-    pub children: Vec<Element>,
+    pub name: &'a str,
+    pub attrs: Vec<Attr<'a>>,
+    pub children: Vec<Element<'a>>,
     /// Concatenated text and CDATA directly inside the element, entities resolved.
-    pub text: String,
+    pub text: Cow<'a, str>,
     /// Offset of the `<` that opens the element.
     pub offset: usize,
     /// Length of the start tag, `<` to `>`.
     pub tag_len: usize,
 }
 
-impl Element {
-    pub fn child(&self, name: &str) -> Option<&Element> {
+impl<'a> Element<'a> {
+    pub fn child(&self, name: &str) -> Option<&Element<'a>> {
         self.children.iter().find(|c| c.name == name)
     }
 
     /// Like `child`, ignoring ASCII case: hand-made files vary it.
-    pub fn child_ci(&self, name: &str) -> Option<&Element> {
+    pub fn child_ci(&self, name: &str) -> Option<&Element<'a>> {
         self.children.iter().find(|c| c.name.eq_ignore_ascii_case(name))
     }
 
-    pub fn children_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Element> + 's {
+    pub fn children_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Element<'a>> + 's {
         self.children.iter().filter(move |c| c.name == name)
     }
 
-    pub fn attr(&self, name: &str) -> Option<&Attr> {
+    pub fn attr(&self, name: &str) -> Option<&Attr<'a>> {
         self.attrs.iter().find(|a| a.name == name)
     }
 
@@ -74,18 +78,47 @@ impl Element {
     }
 
     /// Depth-first search for the first descendant with this name.
-    pub fn find(&self, name: &str) -> Option<&Element> {
+    pub fn find(&self, name: &str) -> Option<&Element<'a>> {
         self.children
             .iter()
             .find_map(|c| if c.name == name { Some(c) } else { c.find(name) })
     }
 }
 
-fn local_name(start: &BytesStart<'_>) -> String {
-    start.local_name().as_ref().to_owned()
+/// `part` as a slice of `text` when it lies inside it. quick-xml hands out pieces of the
+/// document tied to its events; their place in the document gives them its lifetime.
+fn within<'a>(text: &'a str, part: &[u8]) -> Option<&'a str> {
+    let at = (part.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+    text.get(at..at.checked_add(part.len())?)
 }
 
-fn element(text: &str, start: &BytesStart<'_>, offset: usize, end: usize) -> Result<Element, XmlError> {
+/// `piece` with the document's lifetime: borrowed when quick-xml borrowed it, else owned.
+fn keep<'a>(text: &'a str, piece: Cow<'_, str>) -> Cow<'a, str> {
+    match piece {
+        Cow::Borrowed(b) => within(text, b.as_bytes()).map_or_else(|| Cow::Owned(b.to_owned()), Cow::Borrowed),
+        Cow::Owned(o) => Cow::Owned(o),
+    }
+}
+
+/// The local name (after any `prefix:`) of a qualified name that lies in `text`.
+fn local<'a>(text: &'a str, qualified: &[u8]) -> Result<&'a str, XmlError> {
+    let name = within(text, qualified).ok_or_else(|| XmlError {
+        message: "a name that is not part of the document".into(),
+        offset: 0,
+    })?;
+    // A byte search: `rsplit_once` calls out to a vectorised search, slower on short names.
+    Ok(name.bytes().rposition(|b| b == b':').map_or(name, |c| &name[c + 1..]))
+}
+
+fn append<'a>(to: &mut Cow<'a, str>, piece: Cow<'a, str>) {
+    if to.is_empty() {
+        *to = piece;
+    } else {
+        to.to_mut().push_str(&piece);
+    }
+}
+
+fn element<'a>(text: &'a str, start: &BytesStart<'_>, offset: usize, end: usize) -> Result<Element<'a>, XmlError> {
     let raw = &text[offset..end.min(text.len())];
     let mut attrs = Vec::new();
     for attr in start.attributes() {
@@ -109,14 +142,14 @@ fn element(text: &str, start: &BytesStart<'_>, offset: usize, end: usize) -> Res
                 offset: if len > 0 { value_at + lt } else { at },
             });
         }
-        let name = attr.key.local_name().as_ref().to_owned();
-        let value = attr
-            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-            .map_err(|e| XmlError {
+        let name = local(text, attr.key.as_ref().as_bytes())?;
+        let value = keep(
+            text,
+            attr.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|e| XmlError {
                 message: format!("bad value of attribute `{name}`: {e}"),
                 offset,
-            })?
-            .into_owned();
+            })?,
+        );
         attrs.push(Attr {
             name,
             value,
@@ -125,7 +158,7 @@ fn element(text: &str, start: &BytesStart<'_>, offset: usize, end: usize) -> Res
         });
     }
     Ok(Element {
-        name: local_name(start),
+        name: local(text, start.name().as_ref().as_bytes())?,
         attrs,
         offset,
         tag_len: end.saturating_sub(offset),
@@ -145,10 +178,24 @@ fn is_name(name: &str) -> bool {
 /// U+FFFE and U+FFFF): quick-xml passes them through, Dataverse rejects the file.
 fn forbidden_char(text: &str) -> Option<(usize, char)> {
     let bytes = text.as_bytes();
-    let at = bytes.iter().enumerate().position(|(i, &b)| {
+    let forbidden_at = |i: usize| {
+        let b = bytes[i];
         (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
             || (b == 0xEF && bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)))
-    })?;
+    };
+    // Eight bytes at a time past ordinary text; a word with a control character or 0xEF (line
+    // breaks are control characters too) is looked at byte by byte.
+    let mut i = 0;
+    let at = loop {
+        match swar::word(bytes, i) {
+            Some(w) if swar::control(w) | swar::eq(w, 0xEF) == 0 => i += 8,
+            Some(_) => match (i..i + 8).find(|&j| forbidden_at(j)) {
+                Some(j) => break j,
+                None => i += 8,
+            },
+            None => break (i..bytes.len()).find(|&j| forbidden_at(j))?,
+        }
+    };
     text[at..].chars().next().map(|c| (at, c))
 }
 
@@ -185,7 +232,7 @@ fn find_attr(tag: &[u8], key: &[u8]) -> Option<(usize, usize)> {
 }
 
 /// Parses a whole document and returns its root element.
-pub fn parse(text: &str) -> Result<Element, XmlError> {
+pub fn parse(text: &str) -> Result<Element<'_>, XmlError> {
     if let Some((offset, c)) = forbidden_char(text) {
         return Err(XmlError {
             message: format!("the control character U+{:04X} is not allowed in XML", c as u32),
@@ -194,8 +241,8 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
     }
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = true;
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
+    let mut stack: Vec<Element<'_>> = Vec::new();
+    let mut root: Option<Element<'_>> = None;
     loop {
         let before = reader.buffer_position() as usize;
         let event = reader.read_event().map_err(|e| XmlError {
@@ -227,7 +274,7 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
             }
             Event::Text(t) => {
                 if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&t.xml10_content());
+                    append(&mut top.text, keep(text, t.xml10_content()));
                 } else if !t.xml10_content().trim().is_empty() {
                     return Err(XmlError {
                         message: "text outside the root element".into(),
@@ -237,7 +284,7 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
             }
             Event::CData(t) => {
                 if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&t.xml10_content());
+                    append(&mut top.text, keep(text, t.xml10_content()));
                 }
             }
             Event::GeneralRef(r) => {
@@ -262,7 +309,7 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
                     });
                 }
                 if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&resolved);
+                    append(&mut top.text, Cow::Owned(resolved));
                 }
             }
             Event::Eof => break,
@@ -288,7 +335,7 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
     })
 }
 
-fn attach(stack: &mut [Element], root: &mut Option<Element>, el: Element, offset: usize) -> Result<(), XmlError> {
+fn attach<'a>(stack: &mut [Element<'a>], root: &mut Option<Element<'a>>, el: Element<'a>, offset: usize) -> Result<(), XmlError> {
     match stack.last_mut() {
         Some(parent) => parent.children.push(el),
         None if root.is_none() => *root = Some(el),
@@ -336,8 +383,18 @@ mod tests {
         assert_eq!(parse("<a>\u{1}</a>").unwrap_err().offset, 3);
         assert!(parse("<a>&#1;</a>").is_err());
         assert_eq!(parse("<a/>\n<?xml version=\"1.0\"?>").unwrap_err().offset, 5);
-        assert_eq!(parse("\u{feff}<?xml version=\"1.0\"?><a/>").map(|r| r.name), Ok("a".to_owned()));
+        assert_eq!(parse("\u{feff}<?xml version=\"1.0\"?><a/>").map(|r| r.name), Ok("a"));
         assert!(parse("<?xml version=\"1.0\"?><a x=\"&lt;\" y=\">\">\t\r\n</a>").is_ok());
+    }
+
+    #[test]
+    fn forbidden_characters_are_found_at_every_alignment() {
+        for pad in 0..18 {
+            let x = "x".repeat(pad);
+            assert_eq!(parse(&format!("<a>{x}\u{1}</a>")).unwrap_err().offset, 3 + pad);
+            assert_eq!(parse(&format!("<a>{x}\u{FFFE}</a>")).unwrap_err().offset, 3 + pad);
+            assert!(parse(&format!("<a>{x}\t\r\n\u{EFFF}é</a>")).is_ok());
+        }
     }
 
     #[test]

@@ -1,0 +1,73 @@
+//! Byte scans eight bytes at a time in plain integer arithmetic, the same on every target: the
+//! parsers look for a few kinds of byte in long runs of ordinary text. Each mask has the high
+//! bit of every byte that matches, exactly (no carry from one byte into the next), so the
+//! first match is `mask.trailing_zeros() / 8`.
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The eight bytes at `i`, first byte lowest, when there are eight.
+#[inline]
+pub fn word(s: &[u8], i: usize) -> Option<u64> {
+    s.get(i..i + 8).map(|b| u64::from_le_bytes(b.try_into().expect("eight bytes")))
+}
+
+/// Every byte of `w` repeated: eight spaces, eight quotes.
+#[inline]
+pub const fn splat(b: u8) -> u64 {
+    ONES * b as u64
+}
+
+/// The bytes of `w` that are not zero.
+#[inline]
+fn nonzero(x: u64) -> u64 {
+    (((x & !HIGH) + !HIGH) | x) & HIGH
+}
+
+/// The bytes of `w` equal to `b`.
+#[inline]
+pub fn eq(w: u64, b: u8) -> u64 {
+    !nonzero(w ^ splat(b)) & HIGH
+}
+
+/// The bytes of `w` below 0x20 (control characters).
+#[inline]
+pub fn control(w: u64) -> u64 {
+    // A byte under 0x80 plus 0x60 reaches 0x80 exactly when it is at least 0x20, and never
+    // carries; bytes from 0x80 up are excluded by `| w`.
+    !(((w & !HIGH) + splat(0x60)) | w) & HIGH
+}
+
+/// Position of the first match in a mask, in bytes.
+#[inline]
+pub fn first(mask: u64) -> usize {
+    (mask.trailing_zeros() / 8) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_are_exact_in_every_byte() {
+        for b in 0..=255u8 {
+            for pos in 0..8 {
+                // The byte under test among neighbours that would carry or borrow.
+                for fill in [0u8, 0x1f, 0x20, 0x7f, 0x80, 0xff, b'"'] {
+                    let mut bytes = [fill; 8];
+                    bytes[pos] = b;
+                    let w = u64::from_le_bytes(bytes);
+                    let expect = |f: &dyn Fn(u8) -> bool| {
+                        bytes
+                            .iter()
+                            .enumerate()
+                            .fold(0u64, |m, (i, &x)| if f(x) { m | 0x80 << (8 * i) } else { m })
+                    };
+                    assert_eq!(control(w), expect(&|x| x < 0x20), "{bytes:?}");
+                    assert_eq!(eq(w, b'"'), expect(&|x| x == b'"'), "{bytes:?}");
+                    assert_eq!(eq(w, 0xEF), expect(&|x| x == 0xEF), "{bytes:?}");
+                }
+            }
+        }
+    }
+}
