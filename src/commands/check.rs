@@ -123,7 +123,7 @@ pub fn report(opts: &Options) -> Result<Report> {
         // One loop for both: with a base, the head comes from the pair and the stability rules
         // and the base's own problems are added; everything else is the same.
         let pair = spec.as_ref().map(|spec| revisions::load_pair(path, spec, &config)).transpose()?;
-        let worktree;
+        let mut worktree = None;
         let (source, snapshot): (&dyn Source, _) = match &pair {
             Some(pair) => {
                 // The base's own file problems were there before the change: they never block.
@@ -138,8 +138,8 @@ pub fn report(opts: &Options) -> Result<Report> {
                 (&*pair.head_source, &pair.head)
             }
             None => {
-                worktree = load::worktree_snapshot(path, &config)?;
-                (&worktree.0, &worktree.1)
+                let (tree, snapshot) = worktree.insert(load::worktree_snapshot(path, &config)?);
+                (&*tree, &*snapshot)
             }
         };
         let (mut findings, ignored) = rules::check_keeping_ignored(&Context { snapshot, config: &config });
@@ -157,6 +157,7 @@ pub fn report(opts: &Options) -> Result<Report> {
         report.add_snapshot(snapshot);
         report.read_sources(source);
         report.add_identities(&rules::identity::assign(snapshot, &config));
+        drop_in_background((pair.map(|p| (p.base, p.head)), worktree.map(|(_, snapshot)| snapshot)));
     }
     let (findings, ignored) = rules::finish_keeping_ignored(&config, std::mem::take(&mut report.findings));
     report.findings = findings;
@@ -202,6 +203,13 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> Result<u8> {
     }
     super::summary::write_actions_files(&report, &opts.paths, opts.config.as_deref(), opts.base.as_deref())?;
     Ok(if opts.exit_zero { 0 } else { report.exit_code() })
+}
+
+/// Freeing the snapshots (thousands of flows, a few allocations each) takes milliseconds that
+/// nobody needs to wait for: the report is ready, and the process usually ends right after.
+fn drop_in_background<T: Send + 'static>(value: T) {
+    // When no thread can be started, `spawn` drops the value before it returns the error.
+    let _ = std::thread::Builder::new().spawn(move || drop(value));
 }
 
 /// Findings' paths are relative to the repository's top; a terminal wants them relative to the

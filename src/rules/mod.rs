@@ -29,10 +29,16 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
 pub fn check_keeping_ignored(ctx: &Context<'_>) -> (Vec<Finding>, Vec<Ignored>) {
     let mut findings = ctx.snapshot.problems.clone();
     skipped_checks(ctx.snapshot, &mut findings);
-    findings.extend(naming::check(ctx));
-    findings.extend(flows::check(ctx));
-    findings.extend(settings::check(ctx));
-    findings.extend(identity::check(ctx));
+    // The families are independent pure functions of the snapshot: they run side by side, and
+    // their findings are joined in this fixed order.
+    let families: [fn(&Context<'_>) -> Vec<Finding>; 4] = [naming::check, flows::check, settings::check, identity::check];
+    std::thread::scope(|scope| {
+        let running: Vec<_> = families[1..].iter().map(|family| scope.spawn(|| family(ctx))).collect();
+        findings.extend(families[0](ctx));
+        for family in running {
+            findings.extend(family.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        }
+    });
     name_twin_roots(ctx.snapshot, &mut findings);
     finish_keeping_ignored(ctx.config, findings)
 }

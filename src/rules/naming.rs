@@ -1,5 +1,7 @@
 //! CR101–CR104: logical names of connection references.
 
+use std::collections::HashMap;
+
 use super::Context;
 use crate::config::Config;
 use crate::finding::{Finding, code_span};
@@ -9,10 +11,17 @@ use crate::naming_template::{Matcher, render, tokens, too_long};
 use crate::rules::registry;
 
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
-    ctx.snapshot
-        .references()
-        .flat_map(|(s, r)| check_reference(ctx.config, s, r))
-        .collect()
+    // What depends only on the config and the connector is worked out once, not per reference:
+    // hundreds of references share a handful of connectors.
+    let aliases = ctx.config.naming.connector_aliases();
+    let mut words: HashMap<Option<&str>, Vec<String>> = HashMap::new();
+    let mut out = Vec::new();
+    for (s, r) in ctx.snapshot.references() {
+        let api = r.api_name();
+        let words = words.entry(api).or_insert_with(|| connector_words(ctx.config, api));
+        out.extend(check_reference(ctx.config, &aliases, words, s, r));
+    }
+    out
 }
 
 /// Words that say nothing about purpose.
@@ -144,7 +153,7 @@ fn split_prefix<'n>(name: &'n str, expected: Option<&str>) -> (Option<&'n str>, 
     }
 }
 
-fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
+fn check_reference(cfg: &Config, aliases: &[(String, String)], words: &[String], s: &Solution, r: &Reference) -> Vec<Finding> {
     let name = r.logical_name.as_str();
     let mut out = Vec::new();
     let finding = |code, msg: String| {
@@ -167,10 +176,9 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
     }
     let expected = cfg.naming.publisher.as_deref().or(s.manifest.prefix.as_deref());
     let (actual_prefix, rest) = split_prefix(name, expected);
-    let aliases = cfg.naming.connector_aliases();
     let api = r.api_name();
     let short = api
-        .map(|a| connector::preferred(a, &aliases))
+        .map(|a| connector::preferred(a, aliases))
         .unwrap_or_else(|| "connector".to_owned());
     let publisher = expected.or(actual_prefix).unwrap_or("prefix").to_ascii_lowercase();
 
@@ -200,15 +208,9 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
         );
     }
 
-    let words = connector_words(cfg, api);
     let purposes = cfg.naming.purposes.as_deref();
-    if let Some(why) = generated(name, rest, &words) {
-        let suggestion = render(
-            cfg.naming.template(),
-            &publisher,
-            &suggested_purpose(r, s, &words, purposes),
-            &short,
-        );
+    if let Some(why) = generated(name, rest, words) {
+        let suggestion = render(cfg.naming.template(), &publisher, &suggested_purpose(r, s, words, purposes), &short);
         let display = r
             .display_name
             .as_deref()
@@ -224,7 +226,7 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
     let tokens = tokens(cfg.naming.template());
     // The prefix is CR102's to report; here the template is checked with the name's own prefix.
     let publisher_for_match = if prefix_differs { actual_prefix } else { expected };
-    let connectors = api.map(|a| connector::short_names(a, &aliases));
+    let connectors = api.map(|a| connector::short_names(a, aliases));
     let strict = Matcher {
         publisher: publisher_for_match,
         purposes,
@@ -239,7 +241,7 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
         connectors: None,
     };
     if let Some(segment) = loose.matches(&tokens, name)
-        && let Some(other) = connector::known_connector_of(segment, &aliases)
+        && let Some(other) = connector::known_connector_of(segment, aliases)
     {
         out.push(
             finding(
@@ -256,19 +258,14 @@ fn check_reference(cfg: &Config, s: &Solution, r: &Reference) -> Vec<Finding> {
                 code_span(&render(
                     cfg.naming.template(),
                     &publisher,
-                    &suggested_purpose(r, s, &words, purposes),
+                    &suggested_purpose(r, s, words, purposes),
                     &short
                 ))
             )),
         );
         return out;
     }
-    let suggestion = render(
-        cfg.naming.template(),
-        &publisher,
-        &suggested_purpose(r, s, &words, purposes),
-        &short,
-    );
+    let suggestion = render(cfg.naming.template(), &publisher, &suggested_purpose(r, s, words, purposes), &short);
     let purposes_note = purposes
         .map(|p| format!("; purpose is one of: {}", p.join(", ")))
         .unwrap_or_default();
