@@ -8,6 +8,7 @@ use anyhow::{Context as _, Result};
 use crate::config::{Config, FailOn};
 use crate::finding::{Finding, mark_introduced};
 use crate::load::{self, Source};
+use crate::model::Snapshot;
 use crate::report::{Format, Report, View};
 use crate::rules::{self, Context, stability};
 
@@ -120,44 +121,54 @@ pub fn report(opts: &Options) -> Result<Report> {
     };
     let mut dropped = Vec::new();
     for path in &paths {
-        // One loop for both: with a base, the head comes from the pair and the stability rules
-        // and the base's own problems are added; everything else is the same.
-        let pair = spec.as_ref().map(|spec| revisions::load_pair(path, spec, &config)).transpose()?;
+        // One loop for both: with a base, the head is read from the revision asked for, and the
+        // stability rules and the base's own problems are added; everything else is the same.
+        let loaded = spec.as_ref().map(|spec| revisions::load_head(path, spec, &config)).transpose()?;
         let mut worktree = None;
-        let (source, snapshot): (&dyn Source, _) = match &pair {
-            Some(pair) => {
-                // The base's own file problems were there before the change: they never block.
-                report
-                    .findings
-                    .extend(pair.base_problems().into_iter().map(|f| Finding { new: Some(false), ..f }));
-                report.findings.extend(
-                    stability::check(&pair.base, &pair.head, &config)
-                        .into_iter()
-                        .map(|f| Finding { new: Some(true), ..f }),
-                );
-                (&*pair.head_source, &pair.head)
-            }
+        let (source, snapshot): (&dyn Source, &Snapshot) = match &loaded {
+            Some(loaded) => (&*loaded.head_source, &loaded.head),
             None => {
                 let (tree, snapshot) = worktree.insert(load::worktree_snapshot(path, &config)?);
                 (&*tree, &*snapshot)
             }
         };
-        let (mut findings, ignored) = rules::check_keeping_ignored(&Context { snapshot, config: &config });
+        // With a base, the base is read, checked and compared with the head while the head's
+        // rules run: the two are independent until the findings are marked as introduced.
+        let ((mut findings, ignored), compared) = std::thread::scope(|scope| {
+            let compared = loaded.as_ref().map(|loaded| {
+                scope.spawn(|| {
+                    let base = loaded.base(&config);
+                    let stability = stability::check(&base, &loaded.head, &config);
+                    let base_findings = rules::check(&Context {
+                        snapshot: &base,
+                        config: &config,
+                    });
+                    (base, stability, base_findings)
+                })
+            });
+            let head = rules::check_keeping_ignored(&Context { snapshot, config: &config });
+            (head, compared.map(|c| c.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))))
+        });
         dropped.extend(ignored);
-        if let Some(pair) = &pair {
-            let base = rules::check(&Context {
-                snapshot: &pair.base,
-                config: &config,
+        let mut base = None;
+        if let (Some(loaded), Some((base_snapshot, stability, base_findings))) = (&loaded, compared) {
+            // The base's own file problems were there before the change: they never block.
+            report.findings.extend(
+                revisions::base_problems(&base_snapshot, loaded.changed())
+                    .into_iter()
+                    .map(|f| Finding { new: Some(false), ..f }),
+            );
+            report.findings.extend(stability.into_iter().map(|f| Finding { new: Some(true), ..f }));
+            mark_introduced(&mut findings, &base_findings, |name| {
+                base_snapshot.references().any(|(_, r)| r.logical_name.eq_ignore_ascii_case(name))
             });
-            mark_introduced(&mut findings, &base, |name| {
-                pair.base.references().any(|(_, r)| r.logical_name.eq_ignore_ascii_case(name))
-            });
+            base = Some(base_snapshot);
         }
         report.findings.extend(findings);
         report.add_snapshot(snapshot);
         report.read_sources(source);
         report.add_identities(&rules::identity::assign(snapshot, &config));
-        drop_in_background((pair.map(|p| (p.base, p.head)), worktree.map(|(_, snapshot)| snapshot)));
+        drop_in_background((base, loaded.map(|l| l.head), worktree.map(|(_, snapshot)| snapshot)));
     }
     let (findings, ignored) = rules::finish_keeping_ignored(&config, std::mem::take(&mut report.findings));
     report.findings = findings;

@@ -7,7 +7,7 @@ use anyhow::{Context as _, Result, bail};
 
 use crate::config::Config;
 use crate::finding::{Finding, Loc};
-use crate::load::git::{self, Head, Repo};
+use crate::load::git::{self, GitTree, Head, Repo};
 use crate::load::{self, Reuse, Source, worktree::WorkTree};
 use crate::model::Snapshot;
 use crate::rules::stability::short;
@@ -33,22 +33,26 @@ pub struct Pair {
 impl Pair {
     /// CR900 findings of files read at the base that changed (unchanged files report at the head).
     pub fn base_problems(&self) -> Vec<Finding> {
-        let at = short(&self.base.label);
-        self.base
-            .problems
-            .iter()
-            .filter(|f| self.changed.contains(&*f.loc.path))
-            .map(|f| Finding {
-                message: format!("at the base {at}: {}", f.message),
-                loc: Loc {
-                    offset: 0,
-                    len: 0,
-                    ..f.loc.clone()
-                },
-                ..f.clone()
-            })
-            .collect()
+        base_problems(&self.base, &self.changed)
     }
+}
+
+/// CR900 findings of files read at the base that changed (unchanged files report at the head).
+pub fn base_problems(base: &Snapshot, changed: &BTreeSet<String>) -> Vec<Finding> {
+    let at = short(&base.label);
+    base.problems
+        .iter()
+        .filter(|f| changed.contains(&*f.loc.path))
+        .map(|f| Finding {
+            message: format!("at the base {at}: {}", f.message),
+            loc: Loc {
+                offset: 0,
+                len: 0,
+                ..f.loc.clone()
+            },
+            ..f.clone()
+        })
+        .collect()
 }
 
 /// The base and head the environment names, when `--base` is not given: the event of a GitHub
@@ -115,6 +119,49 @@ impl Spec {
 /// Loads both trees below `path`. The head is parsed in full; the base reuses the head's pieces
 /// of every file that did not change and reads only the changed blobs.
 pub fn load_pair(path: &Path, spec: &Spec, config: &Config) -> Result<Pair> {
+    let loaded = load_head(path, spec, config)?;
+    let base = loaded.base(config);
+    Ok(loaded.into_pair(base))
+}
+
+/// The head of a comparison, parsed, and what reading the base needs: `check` reads the base
+/// while the head's rules run.
+pub struct Loaded {
+    pub head: Snapshot,
+    pub head_source: Box<dyn Source>,
+    /// The paths that differ and the base's tree; `None` when there is no base revision yet.
+    base: Option<(BTreeSet<String>, GitTree)>,
+    scope: Option<String>,
+}
+
+impl Loaded {
+    /// The base, reusing the head's pieces of every file that did not change.
+    pub fn base(&self, config: &Config) -> Snapshot {
+        match &self.base {
+            Some((changed, tree)) => load::snapshot_with(tree, self.scope.as_deref(), config, Some(&Reuse::new(&self.head, changed))),
+            None => Snapshot {
+                label: "empty".into(),
+                ..Snapshot::default()
+            },
+        }
+    }
+
+    /// The paths that differ between the base and the head.
+    pub fn changed(&self) -> &BTreeSet<String> {
+        static NONE: BTreeSet<String> = BTreeSet::new();
+        self.base.as_ref().map_or(&NONE, |(changed, _)| changed)
+    }
+
+    pub fn into_pair(self, base: Snapshot) -> Pair {
+        Pair {
+            base,
+            head: self.head,
+            changed: self.base.map(|(changed, _)| changed).unwrap_or_default(),
+            head_source: self.head_source,
+        }
+    }
+}
+pub fn load_head(path: &Path, spec: &Spec, config: &Config) -> Result<Loaded> {
     let given = path;
     let located = load::locate::locate(path)?;
     if let Some(note) = &located.note {
@@ -180,24 +227,11 @@ pub fn load_pair(path: &Path, spec: &Spec, config: &Config) -> Result<Pair> {
         }
         Ok((head, head_source, side))
     })?;
-    let Some((changed, tree)) = base_side else {
-        let base = Snapshot {
-            label: "empty".into(),
-            ..Snapshot::default()
-        };
-        return Ok(Pair {
-            base,
-            head,
-            changed: BTreeSet::new(),
-            head_source,
-        });
-    };
-    let base = load::snapshot_with(&tree, scope, config, Some(&Reuse::new(&head, &changed)));
-    Ok(Pair {
-        base,
+    Ok(Loaded {
         head,
-        changed,
         head_source,
+        base: base_side,
+        scope: scope.map(str::to_owned),
     })
 }
 
