@@ -675,3 +675,56 @@ fn snippets_come_from_the_checked_revision() {
     );
     assert!(!out.stdout.contains("contoso_unstaged_outlook"), "{}", out.stdout);
 }
+
+#[test]
+fn history_reads_a_commit_whose_blobs_overflow_the_pipe_to_git() {
+    // The blobs of the first commit are asked for while git log is still read: more of them
+    // than a pipe holds must not leave connref and git cat-file waiting on each other.
+    let f = repo();
+    let new = ("contoso_archive_sharepoint", "Archive", "shared_sharepointonline");
+    solution(&f, "src", "Billing", "contoso", &[OUTLOOK, SP, new]);
+    for i in 0..200 {
+        let guid = format!("{i:08x}-1111-4222-8333-944455556666");
+        flow(
+            &f,
+            "src",
+            &format!("Flow {i}"),
+            &guid,
+            1,
+            &[("shared_sharepointonline", SP.0, "shared_sharepointonline")],
+        );
+    }
+    commit(&f, "many flows");
+    flow(
+        &f,
+        "src",
+        "Flow 7",
+        "00000007-1111-4222-8333-944455556666",
+        1,
+        &[("shared_sharepointonline", new.0, "shared_sharepointonline")],
+    );
+    commit(&f, "move flow 7");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_connref"))
+        .args(["history", "--format", "json"])
+        .current_dir(f.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("connref runs");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("connref history did not finish in 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let events = v["events"].as_array().expect("events");
+    assert_eq!(events.len(), 1, "{stdout}");
+    assert_eq!(events[0]["code"], "CR305", "{stdout}");
+    assert_eq!(events[0]["commit"]["subject"], "move flow 7", "{stdout}");
+}

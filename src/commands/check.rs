@@ -147,7 +147,10 @@ pub fn report(opts: &Options) -> Result<Report> {
                 })
             });
             let head = rules::check_keeping_ignored(&Context { snapshot, config: &config });
-            (head, compared.map(|c| c.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))))
+            (
+                head,
+                compared.map(|c| c.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))),
+            )
         });
         dropped.extend(ignored);
         let mut base = None;
@@ -158,7 +161,9 @@ pub fn report(opts: &Options) -> Result<Report> {
                     .into_iter()
                     .map(|f| Finding { new: Some(false), ..f }),
             );
-            report.findings.extend(stability.into_iter().map(|f| Finding { new: Some(true), ..f }));
+            report
+                .findings
+                .extend(stability.into_iter().map(|f| Finding { new: Some(true), ..f }));
             mark_introduced(&mut findings, &base_findings, |name| {
                 base_snapshot.references().any(|(_, r)| r.logical_name.eq_ignore_ascii_case(name))
             });

@@ -5,7 +5,7 @@
 //! kept up to date from it, so no tree is listed again; only commits that touch `.json`/`.xml`
 //! files are loaded, and each load reads only the changed blobs, reusing the parent's pieces.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -146,25 +146,74 @@ pub fn compute(opts: &Options) -> Result<History> {
         .spawn()
         .context("cannot run git log")?;
     let stdout = child.stdout.take().context("git log has no output")?;
-    // A thread drains git's output, so git never waits on a full pipe while connref parses.
-    let (tx, rx) = std::sync::mpsc::channel();
+    let (asks, answers) = git::blob_stream(&repo.top).context("cannot run git cat-file")?;
+    // Three stages, so that neither git waits on connref nor connref on a round trip to git:
+    // one thread reads `git log` and asks a cat-file of its own for each commit's changed
+    // source blobs right away, one reads the answers, and this thread compares the commits.
+    // The channels are bounded, so a long history is never held in memory at once.
+    let (asked_tx, asked_rx) = std::sync::mpsc::sync_channel::<(Commit, Vec<Change>, Vec<(String, String)>)>(64);
+    let (tx, rx) = std::sync::mpsc::sync_channel(64);
+    let known_at_start: HashMap<String, String> = blobs
+        .iter()
+        .filter(|(p, _)| relevant(p))
+        .map(|(p, o)| (p.clone(), o.clone()))
+        .collect();
+    let log_scope = scope.clone();
     let reader = std::thread::spawn(move || -> std::io::Result<()> {
+        let in_scope = |p: &str| log_scope.is_empty() || p.strip_prefix(log_scope.as_str()).is_some_and(|r| r.starts_with('/'));
         let mut log = LogReader {
             r: BufReader::with_capacity(1 << 16, stdout),
             pending: None,
         };
-        while let Some(c) = log.next_commit()? {
-            if tx.send(c).is_err() {
+        let mut known = known_at_start;
+        let mut asks = Some(asks);
+        while let Some((commit, changes)) = log.next_commit()? {
+            let wanted = match asks {
+                Some(_) => prefetch_list(&mut known, &changes, &in_scope),
+                None => Vec::new(),
+            };
+            let oids: Vec<String> = wanted.iter().map(|(_, oid)| oid.clone()).collect();
+            // The answers' reader learns what to expect before git is asked: a commit with
+            // many blobs fills the pipe, and git waits for it to be read.
+            if asked_tx.send((commit, changes, wanted)).is_err() {
                 break;
+            }
+            if let Some(a) = &mut asks
+                && a.ask(&oids.iter().map(String::as_str).collect::<Vec<_>>()).is_err()
+            {
+                // Closing git's input ends it, so the answers' reader meets the end instead of
+                // waiting; later commits read their blobs one at a time.
+                asks = None;
             }
         }
         Ok(())
+    });
+    let fetcher = std::thread::spawn(move || {
+        let mut answers = Some(answers);
+        for (commit, changes, wanted) in asked_rx {
+            let mut fetched = HashMap::new();
+            for (path, oid) in wanted {
+                let Some(a) = &mut answers else { break };
+                match a.next(&oid) {
+                    Ok(Ok(data)) => {
+                        fetched.insert(path, data);
+                    }
+                    Ok(Err(_)) => {}
+                    // A broken stream answers nothing more: stopping git now makes the
+                    // reader's next ask fail instead of wait.
+                    Err(_) => answers = None,
+                }
+            }
+            if tx.send((commit, changes, fetched)).is_err() {
+                break;
+            }
+        }
     });
     let mut history = History::default();
     let mut seen_solution = !prev.solutions.is_empty();
     let mut flows = flow_index(&prev);
     let mut parent = prev.label.clone();
-    for (commit, changes) in rx {
+    for (commit, changes, fetched) in rx {
         history.commits += 1;
         let mut changed = BTreeSet::new();
         let mut modified_only = true;
@@ -186,7 +235,7 @@ pub fn compute(opts: &Options) -> Result<History> {
         }
         prev.label = parent.clone();
         let fast = if modified_only {
-            flows_only(&repo, &commit.sha, &blobs, &relevant, &prev, &flows)
+            flows_only(&repo, &commit.sha, &blobs, &fetched, &relevant, &prev, &flows)
         } else {
             None
         };
@@ -202,6 +251,7 @@ pub fn compute(opts: &Options) -> Result<History> {
             }
             None => {
                 let tree = GitTree::new(commit.sha.clone(), blobs.clone(), repo.cat.clone());
+                tree.preload(fetched);
                 let snap = load::snapshot_with(&tree, Some(&scope), &config, Some(&Reuse::new(&prev, &changed)));
                 let findings = stability::check(&prev, &snap, &config);
                 prev = snap;
@@ -216,6 +266,9 @@ pub fn compute(opts: &Options) -> Result<History> {
             commit: commit.clone(),
         }));
         parent = commit.sha.clone();
+    }
+    if fetcher.join().is_err() {
+        anyhow::bail!("reading blobs from git cat-file failed");
     }
     match reader.join() {
         Ok(r) => r.context("cannot read git log")?,
@@ -232,6 +285,33 @@ pub fn compute(opts: &Options) -> Result<History> {
         load::locate::require_source(&tree, Some(&scope), &snap, &format!("{} in any commit", opts.path.display()))?;
     }
     Ok(history)
+}
+
+/// The blobs to ask for ahead of one commit's comparison: every changed source file that is
+/// still there, and the unchanged `.data.xml` of a changed flow JSON (the comparison reads the
+/// flow whole). `known` follows the source files' blob ids from commit to commit.
+fn prefetch_list(known: &mut HashMap<String, String>, changes: &[Change], in_scope: &dyn Fn(&str) -> bool) -> Vec<(String, String)> {
+    for c in changes.iter().filter(|c| relevant(&c.path)) {
+        match &c.oid {
+            Some(oid) => known.insert(c.path.clone(), oid.clone()),
+            None => known.remove(&c.path),
+        };
+    }
+    let changed: HashSet<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+    let mut wanted: Vec<(String, String)> = Vec::new();
+    for c in changes.iter().filter(|c| relevant(&c.path) && in_scope(&c.path)) {
+        if let Some(oid) = &c.oid {
+            wanted.push((c.path.clone(), oid.clone()));
+        }
+        let meta = format!("{}.data.xml", c.path);
+        if c.path.ends_with(".json")
+            && let Some(oid) = known.get(&meta)
+            && !changed.contains(meta.as_str())
+        {
+            wanted.push((meta, oid.clone()));
+        }
+    }
+    wanted
 }
 
 type FlowAt = (usize, usize);
@@ -265,6 +345,7 @@ fn flows_only(
     repo: &Repo,
     sha: &str,
     blobs: &HashMap<String, String>,
+    fetched: &HashMap<String, Vec<u8>>,
     relevant: &[&String],
     prev: &Snapshot,
     flows: &HashMap<String, FlowAt>,
@@ -286,6 +367,11 @@ fn flows_only(
             sub.insert(m.clone(), blobs.get(m)?.clone());
         }
         let tree = GitTree::new(sha.to_owned(), sub, repo.cat.clone());
+        tree.preload(
+            std::iter::once(json)
+                .chain(meta.as_deref())
+                .filter_map(|p| Some((p.to_owned(), fetched.get(p)?.clone()))),
+        );
         let flow = load::load_flow(&tree, json, meta.as_deref()).ok()?;
         // A flow whose metadata lives in a shared file (a zip's customizations.xml) is not
         // one flow's business: take the full path.

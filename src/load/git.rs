@@ -6,7 +6,7 @@
 //! by git as anything but data. A revision is never checked out.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -26,6 +26,100 @@ struct Batch {
     stdout: BufReader<ChildStdout>,
 }
 
+fn spawn_batch(top: &Path) -> io::Result<Batch> {
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(top)
+        .args(["cat-file", "--batch"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let stdin = child.stdin.take().ok_or_else(|| io::Error::other("git cat-file has no stdin"))?;
+    let stdout = child.stdout.take().ok_or_else(|| io::Error::other("git cat-file has no stdout"))?;
+    Ok(Batch {
+        child,
+        stdin,
+        stdout: BufReader::with_capacity(1 << 16, stdout),
+    })
+}
+
+/// An object id is all git gets on cat-file's input: never a path or a `rev:path` it would parse.
+fn check_oid(oid: &str) -> io::Result<()> {
+    if oid.is_empty() || !oid.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("`{oid}` is not an object id")));
+    }
+    Ok(())
+}
+
+/// Reads `git cat-file --batch`'s answer for `oid`. The outer error means the stream is broken
+/// (nothing more can be read from it); the inner one that this object is missing or not a file.
+fn read_answer(stdout: &mut impl BufRead, oid: &str) -> io::Result<io::Result<Vec<u8>>> {
+    let mut header = String::new();
+    if stdout.read_line(&mut header)? == 0 {
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "git cat-file stopped"));
+    }
+    let mut parts = header.trim_end().split(' ');
+    let (_, kind, size) = (parts.next(), parts.next(), parts.next());
+    let Some(size) = size.and_then(|s| s.parse::<usize>().ok()) else {
+        // `<oid> missing`: no body follows.
+        return Ok(Err(io::Error::new(io::ErrorKind::NotFound, format!("git has no object {oid}"))));
+    };
+    let mut data = vec![0; size];
+    stdout.read_exact(&mut data)?;
+    let mut nl = [0u8; 1];
+    stdout.read_exact(&mut nl)?;
+    Ok(if kind == Some("blob") {
+        Ok(data)
+    } else {
+        Err(io::Error::other(format!("{oid} is a {} in git, not a file", kind.unwrap_or("?"))))
+    })
+}
+
+/// A `git cat-file --batch` of its own, asked from one thread and answered to another: `history`
+/// asks for each commit's blobs as soon as `git log` names them, so that no blob costs a round
+/// trip while commits are compared.
+pub fn blob_stream(top: &Path) -> io::Result<(BlobAsks, BlobAnswers)> {
+    let Batch { child, stdin, stdout } = spawn_batch(top)?;
+    Ok((BlobAsks(io::BufWriter::new(stdin)), BlobAnswers { child, stdout }))
+}
+
+pub struct BlobAsks(io::BufWriter<ChildStdin>);
+
+impl BlobAsks {
+    /// Asks for these blobs; their answers come in this order. Nothing is asked when an id is
+    /// refused, so that the answers never fall out of step with what the reader expects.
+    pub fn ask(&mut self, oids: &[&str]) -> io::Result<()> {
+        for oid in oids {
+            check_oid(oid)?;
+        }
+        for oid in oids {
+            writeln!(self.0, "{oid}")?;
+        }
+        self.0.flush()
+    }
+}
+
+pub struct BlobAnswers {
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl BlobAnswers {
+    /// The answer to the next blob asked for (see [`read_answer`] for the two errors).
+    pub fn next(&mut self, oid: &str) -> io::Result<io::Result<Vec<u8>>> {
+        read_answer(&mut self.stdout, oid)
+    }
+}
+
+impl Drop for BlobAnswers {
+    fn drop(&mut self) {
+        // Whoever asks is unblocked (its writes fail) and no process is left behind.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// The `git cat-file --batch` process. The mutex makes `Source::read` callable from the parse
 /// workers; reads are serialised but parsing still runs on every core.
 pub struct CatFile {
@@ -42,29 +136,15 @@ impl CatFile {
     }
 
     fn spawn(&self) -> io::Result<Batch> {
-        let mut child = Command::new("git")
-            .arg("-C")
-            .arg(&self.top)
-            .args(["cat-file", "--batch"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let stdin = child.stdin.take().ok_or_else(|| io::Error::other("git cat-file has no stdin"))?;
-        let stdout = child.stdout.take().ok_or_else(|| io::Error::other("git cat-file has no stdout"))?;
-        Ok(Batch {
-            child,
-            stdin,
-            stdout: BufReader::with_capacity(1 << 16, stdout),
-        })
+        spawn_batch(&self.top)
     }
 
     /// Many blobs at once, pipelined: a writer thread sends every id while this thread reads
     /// the answers, so there is no round trip per blob (which on 4,000 files cost more than
     /// parsing them). Results come in the order of `oids`.
     pub fn read_many(&self, oids: &[&str]) -> io::Result<Vec<io::Result<Vec<u8>>>> {
-        if let Some(bad) = oids.iter().find(|o| o.is_empty() || !o.bytes().all(|b| b.is_ascii_hexdigit())) {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("`{bad}` is not an object id")));
+        for oid in oids {
+            check_oid(oid)?;
         }
         let mut guard = self.batch.lock().unwrap_or_else(|e| e.into_inner());
         if guard.is_none() {
@@ -84,25 +164,7 @@ impl CatFile {
             });
             let mut out = Vec::with_capacity(oids.len());
             for oid in oids {
-                let mut header = String::new();
-                if stdout.read_line(&mut header)? == 0 {
-                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "git cat-file stopped"));
-                }
-                let mut parts = header.trim_end().split(' ');
-                let (_, kind, size) = (parts.next(), parts.next(), parts.next());
-                let Some(size) = size.and_then(|s| s.parse::<usize>().ok()) else {
-                    out.push(Err(io::Error::new(io::ErrorKind::NotFound, format!("git has no object {oid}"))));
-                    continue;
-                };
-                let mut data = vec![0; size];
-                stdout.read_exact(&mut data)?;
-                let mut nl = [0u8; 1];
-                stdout.read_exact(&mut nl)?;
-                out.push(if kind == Some("blob") {
-                    Ok(data)
-                } else {
-                    Err(io::Error::other(format!("{oid} is a {} in git, not a file", kind.unwrap_or("?"))))
-                });
+                out.push(read_answer(stdout, oid)?);
             }
             writer
                 .join()
@@ -117,9 +179,7 @@ impl CatFile {
 
     /// The content of the blob `oid`.
     pub fn read(&self, oid: &str) -> io::Result<Vec<u8>> {
-        if oid.is_empty() || !oid.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("`{oid}` is not an object id")));
-        }
+        check_oid(oid)?;
         let mut guard = self.batch.lock().unwrap_or_else(|e| e.into_inner());
         if guard.is_none() {
             *guard = Some(self.spawn()?);
@@ -130,33 +190,16 @@ impl CatFile {
         let result = (|| {
             writeln!(b.stdin, "{oid}")?;
             b.stdin.flush()?;
-            let mut header = String::new();
-            b.stdout.read_line(&mut header)?;
-            let header = header.trim_end();
-            let mut parts = header.split(' ');
-            let (_, kind, size) = (parts.next(), parts.next(), parts.next());
-            if kind == Some("missing") || size.is_none() {
-                return Err(io::Error::new(io::ErrorKind::NotFound, format!("git has no object {oid}")));
-            }
-            let size: usize = size
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| io::Error::other(format!("unexpected answer from git cat-file: `{header}`")))?;
-            let mut data = vec![0; size];
-            b.stdout.read_exact(&mut data)?;
-            let mut nl = [0u8; 1];
-            b.stdout.read_exact(&mut nl)?;
-            if kind != Some("blob") {
-                return Err(io::Error::other(format!("{oid} is a {} in git, not a file", kind.unwrap_or("?"))));
-            }
-            Ok(data)
+            read_answer(&mut b.stdout, oid)
         })();
-        if let Err(e) = &result
-            && !matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::Other)
-        {
-            // The stream may be out of step after an I/O error: start a fresh process next time.
-            *guard = None;
+        match result {
+            Ok(answer) => answer,
+            Err(e) => {
+                // The stream may be out of step after an I/O error: start a fresh process next time.
+                *guard = None;
+                Err(e)
+            }
         }
-        result
     }
 }
 
@@ -389,6 +432,12 @@ impl GitTree {
             cat,
             cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Blobs already read (by path), so that `read` does not ask git for them again.
+    pub fn preload(&self, blobs: impl IntoIterator<Item = (String, Vec<u8>)>) {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.extend(blobs.into_iter().map(|(path, data)| (path, Ok(data))));
     }
 
     /// An empty tree: the base of a repository with no commits.
