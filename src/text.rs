@@ -4,7 +4,7 @@
 //! is removed before anything is parsed, so it never shifts a column on line 1.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::finding::Loc;
 
@@ -79,13 +79,19 @@ fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, DecodeError> 
 /// flow's size) was the largest allocation after the texts themselves.
 #[derive(Debug, Clone, Default)]
 pub struct LineIndex {
-    /// `breaks[k]`: line breaks in `text[..k * BLOCK]`.
-    breaks: Vec<u32>,
+    /// `breaks[k]`: line breaks in `text[..k * BLOCK]`. Built on the first location past
+    /// `NEAR`: most files are asked only about their first few kilobytes (a flow's
+    /// `connectionReferences` come first), and most are asked about nothing.
+    breaks: OnceLock<Vec<u32>>,
 }
 
 /// Small enough that a location costs a short scan (flows ask for dozens per file), large
 /// enough that the index is under 2 % of the text.
 const BLOCK: usize = 256;
+
+/// Locations before this offset count their line breaks from the start: a bounded scan, so
+/// any number of them stays linear in their count.
+const NEAR: usize = 4096;
 
 fn count_breaks(bytes: &[u8]) -> usize {
     // Sums in 16-bit lanes, which the compiler turns into wide compares and adds; memchr_iter
@@ -97,27 +103,34 @@ fn count_breaks(bytes: &[u8]) -> usize {
 }
 
 impl LineIndex {
-    pub fn new(text: &str) -> Self {
-        let bytes = text.as_bytes();
-        let mut breaks = Vec::with_capacity(bytes.len() / BLOCK + 1);
-        let mut seen = 0usize;
-        breaks.push(0);
-        for chunk in bytes.chunks(BLOCK) {
-            seen += count_breaks(chunk);
-            // Texts over 4 billion lines would need a wider counter; saturating keeps the
-            // arithmetic defined.
-            breaks.push(u32::try_from(seen).unwrap_or(u32::MAX));
-        }
-        LineIndex { breaks }
+    fn breaks(&self, bytes: &[u8]) -> &[u32] {
+        self.breaks.get_or_init(|| {
+            let mut breaks = Vec::with_capacity(bytes.len() / BLOCK + 1);
+            let mut seen = 0usize;
+            breaks.push(0);
+            for chunk in bytes.chunks(BLOCK) {
+                seen += count_breaks(chunk);
+                // Texts over 4 billion lines would need a wider counter; saturating keeps the
+                // arithmetic defined.
+                breaks.push(u32::try_from(seen).unwrap_or(u32::MAX));
+            }
+            breaks
+        })
     }
 
-    /// 1-based line and character column of a byte offset (clamped to the text).
+    /// 1-based line and character column of a byte offset (clamped to the text). `text` must
+    /// be the text the index was made for.
     pub fn line_col(&self, text: &str, offset: usize) -> (u32, u32) {
         let offset = offset.min(text.len());
         let bytes = text.as_bytes();
-        let block = (offset / BLOCK).min(self.breaks.len().saturating_sub(1));
-        let before = self.breaks.get(block).copied().unwrap_or(0) as usize;
-        let line = before + count_breaks(&bytes[block * BLOCK..offset]);
+        let line = if offset < NEAR {
+            count_breaks(&bytes[..offset])
+        } else {
+            let breaks = self.breaks(bytes);
+            let block = (offset / BLOCK).min(breaks.len().saturating_sub(1));
+            let before = breaks.get(block).copied().unwrap_or(0) as usize;
+            before + count_breaks(&bytes[block * BLOCK..offset])
+        };
         let start = line_start(bytes, offset);
         // Counting non-continuation bytes counts chars without decoding; minified flows put
         // a whole megabyte on one line, so this must stay a tight loop.
@@ -157,11 +170,10 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(path: &str, text: String) -> Self {
-        let index = LineIndex::new(&text);
         SourceFile {
             path: path.into(),
             text: text.into(),
-            index: Arc::new(index),
+            index: Arc::default(),
         }
     }
 
@@ -210,7 +222,7 @@ mod tests {
     #[test]
     fn columns_count_chars_and_survive_crlf() {
         let text = "a\r\nbé\r\n  x";
-        let idx = LineIndex::new(text);
+        let idx = LineIndex::default();
         assert_eq!(idx.line_col(text, 0), (1, 1));
         assert_eq!(idx.line_col(text, 3), (2, 1));
         let x = text.find('x').unwrap();
@@ -232,7 +244,7 @@ mod tests {
             text.push_str(&"x".repeat(n % 13));
             text.push('\n');
         }
-        let idx = LineIndex::new(&text);
+        let idx = LineIndex::default();
         for (offset, line) in expected {
             assert_eq!(idx.line_col(&text, offset), (line as u32, 1), "offset {offset}");
         }
