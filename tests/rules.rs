@@ -520,3 +520,44 @@ fn rules_can_be_turned_off_or_raised_and_names_ignored() {
     f.write("connref.toml", "[[ignore]]\nflows = [\"Send *\"]\n");
     assert_eq!(check(&f), (0, vec![]));
 }
+
+/// `check --base` runs on the base only the rule families its head has findings of, picked by
+/// each code's family: a module that found codes of another family would leave base findings
+/// out and call existing findings new.
+#[test]
+fn each_rule_module_finds_only_codes_of_its_family() {
+    let config = connref::config::Config::parse("").expect("empty config");
+    let mut roots = vec![
+        manifest_dir().join("examples/contoso"),
+        manifest_dir().join("examples/fabrikam-yaml"),
+    ];
+    roots.extend(
+        [
+            manifest_dir().join("../shared/corpus"),
+            std::path::PathBuf::from("/work/shared/corpus"),
+        ]
+        .into_iter()
+        .find(|p| p.is_dir()),
+    );
+    let mut seen = std::collections::BTreeSet::new();
+    for root in roots {
+        let (_, snapshot) = connref::load::worktree_snapshot(&root, &config).expect("the tree loads");
+        let ctx = connref::rules::Context {
+            snapshot: &snapshot,
+            config: &config,
+        };
+        for (family, run) in connref::rules::FAMILIES {
+            for f in run(&ctx) {
+                assert_eq!(
+                    f.rule.family(),
+                    family,
+                    "{} found by the {family:?} module in {}",
+                    f.rule.code,
+                    root.display()
+                );
+                seen.insert(f.rule.code);
+            }
+        }
+    }
+    assert!(seen.len() >= 3, "too few codes to say anything: {seen:?}");
+}

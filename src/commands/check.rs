@@ -1,5 +1,6 @@
 //! `connref check`: discover, load, model, rules, report.
 
+use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -10,6 +11,7 @@ use crate::finding::{Finding, mark_introduced};
 use crate::load::{self, Source};
 use crate::model::Snapshot;
 use crate::report::{Format, Report, View};
+use crate::rules::registry::Family;
 use crate::rules::{self, Context, stability};
 
 use super::revisions::{self, Spec};
@@ -132,18 +134,13 @@ pub fn report(opts: &Options) -> Result<Report> {
                 (&*tree, &*snapshot)
             }
         };
-        // With a base, the base is read, checked and compared with the head while the head's
-        // rules run: the two are independent until the findings are marked as introduced.
+        // With a base, the base is read and compared with the head while the head's rules run.
         let ((mut findings, ignored), compared) = std::thread::scope(|scope| {
             let compared = loaded.as_ref().map(|loaded| {
                 scope.spawn(|| {
                     let base = loaded.base(&config);
                     let stability = stability::check(&base, &loaded.head, &config);
-                    let base_findings = rules::check(&Context {
-                        snapshot: &base,
-                        config: &config,
-                    });
-                    (base, stability, base_findings)
+                    (base, stability)
                 })
             });
             let head = rules::check_keeping_ignored(&Context { snapshot, config: &config });
@@ -154,7 +151,7 @@ pub fn report(opts: &Options) -> Result<Report> {
         });
         dropped.extend(ignored);
         let mut base = None;
-        if let (Some(loaded), Some((base_snapshot, stability, base_findings))) = (&loaded, compared) {
+        if let (Some(loaded), Some((base_snapshot, stability))) = (&loaded, compared) {
             // The base's own file problems were there before the change: they never block.
             report.findings.extend(
                 revisions::base_problems(&base_snapshot, loaded.changed())
@@ -164,9 +161,21 @@ pub fn report(opts: &Options) -> Result<Report> {
             report
                 .findings
                 .extend(stability.into_iter().map(|f| Finding { new: Some(true), ..f }));
-            mark_introduced(&mut findings, &base_findings, |name| {
-                base_snapshot.references().any(|(_, r)| r.logical_name.eq_ignore_ascii_case(name))
-            });
+            // The base's findings only tell the head's apart (introduced or existing): only the
+            // families the head has findings of run on the base, and none for a clean head.
+            if !findings.is_empty() {
+                let families: HashSet<Family> = findings.iter().map(|f| f.rule.family()).collect();
+                let (base_findings, _) = rules::check_families(
+                    &Context {
+                        snapshot: &base_snapshot,
+                        config: &config,
+                    },
+                    &|family| families.contains(&family),
+                );
+                mark_introduced(&mut findings, &base_findings, |name| {
+                    base_snapshot.references().any(|(_, r)| r.logical_name.eq_ignore_ascii_case(name))
+                });
+            }
             base = Some(base_snapshot);
         }
         report.findings.extend(findings);

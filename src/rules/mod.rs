@@ -13,6 +13,7 @@ pub mod stability;
 use crate::config::{Config, Ignored};
 use crate::finding::{Finding, code_span};
 use crate::model::{Snapshot, Solution, in_root, root_label};
+use crate::rules::registry::Family;
 
 /// What the single-tree rules see.
 pub struct Context<'a> {
@@ -27,14 +28,30 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
 
 /// As [`check`], with the findings the config ignores beside them.
 pub fn check_keeping_ignored(ctx: &Context<'_>) -> (Vec<Finding>, Vec<Ignored>) {
+    check_families(ctx, &|_| true)
+}
+
+/// The single-tree families, each run by one module, in report order.
+pub const FAMILIES: [(Family, fn(&Context<'_>) -> Vec<Finding>); 4] = [
+    (Family::Naming, naming::check),
+    (Family::Flows, flows::check),
+    (Family::Settings, settings::check),
+    (Family::Identity, identity::check),
+];
+
+/// As [`check_keeping_ignored`], running only the families `wanted` names (the snapshot's own
+/// problems always come): a base is checked only for the kinds of finding its head has.
+pub fn check_families(ctx: &Context<'_>, wanted: &(dyn Fn(Family) -> bool + Sync)) -> (Vec<Finding>, Vec<Ignored>) {
     let mut findings = ctx.snapshot.problems.clone();
     skipped_checks(ctx.snapshot, &mut findings);
+    let families: Vec<_> = FAMILIES.iter().filter(|(family, _)| wanted(*family)).map(|(_, run)| run).collect();
     // The families are independent pure functions of the snapshot: they run side by side, and
     // their findings are joined in this fixed order.
-    let families: [fn(&Context<'_>) -> Vec<Finding>; 4] = [naming::check, flows::check, settings::check, identity::check];
     std::thread::scope(|scope| {
-        let running: Vec<_> = families[1..].iter().map(|family| scope.spawn(|| family(ctx))).collect();
-        findings.extend(families[0](ctx));
+        let running: Vec<_> = families.iter().skip(1).map(|family| scope.spawn(|| family(ctx))).collect();
+        if let Some(first) = families.first() {
+            findings.extend(first(ctx));
+        }
         for family in running {
             findings.extend(family.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
         }

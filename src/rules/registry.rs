@@ -42,6 +42,34 @@ pub struct Rule {
     pub explanation: &'static str,
 }
 
+/// The family of rules a code belongs to: its hundred. One module of `rules/` runs each of the
+/// single-tree families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    Naming,
+    Identity,
+    Stability,
+    Settings,
+    Flows,
+    Online,
+    /// Files that cannot be read (CR900): found while loading, not by a rule module.
+    Input,
+}
+
+impl Rule {
+    pub const fn family(&self) -> Family {
+        match self.code.as_bytes()[2] {
+            b'1' => Family::Naming,
+            b'2' => Family::Identity,
+            b'3' => Family::Stability,
+            b'4' => Family::Settings,
+            b'5' => Family::Flows,
+            b'6' => Family::Online,
+            _ => Family::Input,
+        }
+    }
+}
+
 const fn rule(code: &'static str, name: &'static str, severity: Severity, summary: &'static str, explanation: &'static str) -> Rule {
     Rule {
         code,
