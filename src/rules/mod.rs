@@ -31,8 +31,11 @@ pub fn check_keeping_ignored(ctx: &Context<'_>) -> (Vec<Finding>, Vec<Ignored>) 
     check_families(ctx, &|_| true)
 }
 
+/// One module's rules: the findings of one family.
+pub type FamilyCheck = fn(&Context<'_>) -> Vec<Finding>;
+
 /// The single-tree families, each run by one module, in report order.
-pub const FAMILIES: [(Family, fn(&Context<'_>) -> Vec<Finding>); 4] = [
+pub const FAMILIES: [(Family, FamilyCheck); 4] = [
     (Family::Naming, naming::check),
     (Family::Flows, flows::check),
     (Family::Settings, settings::check),
