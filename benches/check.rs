@@ -18,7 +18,7 @@ fn main() {
         println!("check repo: {}", repo.dir.keep().display());
         return;
     }
-    for (flows, refs, runs, targets) in [(2000, 400, 15, "ratio ≤ 1.5, RSS ≤ 48 MiB"), (200, 40, 31, "ratio ≤ 1.2")] {
+    for (flows, refs, runs, targets) in [(2000, 400, 21, "ratio ≤ 1.5, RSS ≤ 48 MiB"), (200, 40, 41, "ratio ≤ 1.2")] {
         let repo = generate(flows, refs);
         let dir = repo.path().to_path_buf();
         let (check, grep) = time_pair(

@@ -22,6 +22,7 @@ fn main() {
     let dir = repo.path().to_path_buf();
     std::fs::write(dir.join(flow_path(17)), flow_json(17, refs_per_solution(2000, 400), 1)).expect("write");
     git(&dir, &["commit", "-qam", "one flow changed"]);
+    settle();
     let run = |args: &'static [&'static str]| {
         let dir = dir.clone();
         move || {
