@@ -104,7 +104,7 @@ pub fn compute(opts: &Options) -> Result<History> {
     }
     let repo = Repo::open(&located.path)?;
     let scope = repo.relative(&located.path)?;
-    let in_scope = |p: &str| scope.is_empty() || p.strip_prefix(scope.as_str()).is_some_and(|r| r.starts_with('/'));
+    let in_scope = |p: &str| in_folder(&scope, p);
     if repo.resolve("HEAD").is_err() {
         // An empty repository has no history to report.
         return Ok(History::default());
@@ -160,7 +160,6 @@ pub fn compute(opts: &Options) -> Result<History> {
         .collect();
     let log_scope = scope.clone();
     let reader = std::thread::spawn(move || -> std::io::Result<()> {
-        let in_scope = |p: &str| log_scope.is_empty() || p.strip_prefix(log_scope.as_str()).is_some_and(|r| r.starts_with('/'));
         let mut log = LogReader {
             r: BufReader::with_capacity(1 << 16, stdout),
             pending: None,
@@ -169,7 +168,7 @@ pub fn compute(opts: &Options) -> Result<History> {
         let mut asks = Some(asks);
         while let Some((commit, changes)) = log.next_commit()? {
             let wanted = match asks {
-                Some(_) => prefetch_list(&mut known, &changes, &in_scope),
+                Some(_) => prefetch_list(&mut known, &changes, &log_scope),
                 None => Vec::new(),
             };
             let oids: Vec<String> = wanted.iter().map(|(_, oid)| oid.clone()).collect();
@@ -287,10 +286,16 @@ pub fn compute(opts: &Options) -> Result<History> {
     Ok(history)
 }
 
+/// Whether `path` is below `folder` (a repository-relative folder; empty: the whole repository).
+fn in_folder(folder: &str, path: &str) -> bool {
+    folder.is_empty() || path.strip_prefix(folder).is_some_and(|r| r.starts_with('/'))
+}
+
 /// The blobs to ask for ahead of one commit's comparison: every changed source file that is
 /// still there, and the unchanged `.data.xml` of a changed flow JSON (the comparison reads the
-/// flow whole). `known` follows the source files' blob ids from commit to commit.
-fn prefetch_list(known: &mut HashMap<String, String>, changes: &[Change], in_scope: &dyn Fn(&str) -> bool) -> Vec<(String, String)> {
+/// flow whole; a metadata file of another layout is read when it is needed). `known` follows
+/// the source files' blob ids from commit to commit.
+fn prefetch_list(known: &mut HashMap<String, String>, changes: &[Change], scope: &str) -> Vec<(String, String)> {
     for c in changes.iter().filter(|c| relevant(&c.path)) {
         match &c.oid {
             Some(oid) => known.insert(c.path.clone(), oid.clone()),
@@ -299,7 +304,7 @@ fn prefetch_list(known: &mut HashMap<String, String>, changes: &[Change], in_sco
     }
     let changed: HashSet<&str> = changes.iter().map(|c| c.path.as_str()).collect();
     let mut wanted: Vec<(String, String)> = Vec::new();
-    for c in changes.iter().filter(|c| relevant(&c.path) && in_scope(&c.path)) {
+    for c in changes.iter().filter(|c| relevant(&c.path) && in_folder(scope, &c.path)) {
         if let Some(oid) = &c.oid {
             wanted.push((c.path.clone(), oid.clone()));
         }
