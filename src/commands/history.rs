@@ -147,12 +147,11 @@ pub fn compute(opts: &Options) -> Result<History> {
         .context("cannot run git log")?;
     let stdout = child.stdout.take().context("git log has no output")?;
     let (asks, answers) = git::blob_stream(&repo.top).context("cannot run git cat-file")?;
-    // Three stages, so that neither git waits on connref nor connref on a round trip to git:
-    // one thread reads `git log` and asks a cat-file of its own for each commit's changed
-    // source blobs right away, one reads the answers, and this thread compares the commits.
-    // The channels are bounded, so a long history is never held in memory at once.
-    let (asked_tx, asked_rx) = std::sync::mpsc::sync_channel::<(Commit, Vec<Change>, Vec<(String, String)>)>(64);
-    let (tx, rx) = std::sync::mpsc::sync_channel(64);
+    // Two stages, so that neither git waits on connref nor connref on a round trip to git: a
+    // thread reads `git log` and asks a cat-file of its own for each commit's changed source
+    // blobs at once; this thread reads the answers, whose questions went out long before, and
+    // compares the commits. The channel is bounded, so a long history is never held at once.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Asked>>(16);
     let known_at_start: HashMap<String, String> = blobs
         .iter()
         .filter(|(p, _)| relevant(p))
@@ -166,53 +165,31 @@ pub fn compute(opts: &Options) -> Result<History> {
         };
         let mut known = known_at_start;
         let mut asks = Some(asks);
+        let mut batch = Vec::new();
+        let mut oids = Vec::new();
         while let Some((commit, changes)) = log.next_commit()? {
             let wanted = match asks {
                 Some(_) => prefetch_list(&mut known, &changes, &log_scope),
                 None => Vec::new(),
             };
-            let oids: Vec<String> = wanted.iter().map(|(_, oid)| oid.clone()).collect();
-            // The answers' reader learns what to expect before git is asked: a commit with
-            // many blobs fills the pipe, and git waits for it to be read.
-            if asked_tx.send((commit, changes, wanted)).is_err() {
-                break;
-            }
-            if let Some(a) = &mut asks
-                && a.ask(&oids.iter().map(String::as_str).collect::<Vec<_>>()).is_err()
-            {
-                // Closing git's input ends it, so the answers' reader meets the end instead of
-                // waiting; later commits read their blobs one at a time.
-                asks = None;
+            oids.extend(wanted.iter().map(|(_, oid)| oid.clone()));
+            batch.push((commit, changes, wanted));
+            // Commits go over in batches, when git log has nothing more buffered (reading on
+            // would wait) or a batch is full: every hand-over wakes a thread and git.
+            if (log.r.buffer().is_empty() || batch.len() >= 64) && !hand_over(&tx, &mut batch, &mut asks, &mut oids) {
+                return Ok(());
             }
         }
+        hand_over(&tx, &mut batch, &mut asks, &mut oids);
         Ok(())
     });
-    let fetcher = std::thread::spawn(move || {
-        let mut answers = Some(answers);
-        for (commit, changes, wanted) in asked_rx {
-            let mut fetched = HashMap::new();
-            for (path, oid) in wanted {
-                let Some(a) = &mut answers else { break };
-                match a.next(&oid) {
-                    Ok(Ok(data)) => {
-                        fetched.insert(path, data);
-                    }
-                    Ok(Err(_)) => {}
-                    // A broken stream answers nothing more: stopping git now makes the
-                    // reader's next ask fail instead of wait.
-                    Err(_) => answers = None,
-                }
-            }
-            if tx.send((commit, changes, fetched)).is_err() {
-                break;
-            }
-        }
-    });
+    let mut answers = Some(answers);
     let mut history = History::default();
     let mut seen_solution = !prev.solutions.is_empty();
     let mut flows = flow_index(&prev);
     let mut parent = prev.label.clone();
-    for (commit, changes, fetched) in rx {
+    for (commit, changes, wanted) in rx.into_iter().flatten() {
+        let fetched = fetch(&mut answers, wanted);
         history.commits += 1;
         let mut changed = BTreeSet::new();
         let mut modified_only = true;
@@ -266,9 +243,7 @@ pub fn compute(opts: &Options) -> Result<History> {
         }));
         parent = commit.sha.clone();
     }
-    if fetcher.join().is_err() {
-        anyhow::bail!("reading blobs from git cat-file failed");
-    }
+    drop(answers);
     match reader.join() {
         Ok(r) => r.context("cannot read git log")?,
         Err(_) => anyhow::bail!("reading git log failed"),
@@ -284,6 +259,51 @@ pub fn compute(opts: &Options) -> Result<History> {
         load::locate::require_source(&tree, Some(&scope), &snap, &format!("{} in any commit", opts.path.display()))?;
     }
     Ok(history)
+}
+
+/// A commit from `git log`, its changes, and the blobs asked for it (path, object id).
+type Asked = (Commit, Vec<Change>, Vec<(String, String)>);
+
+/// Sends a batch of commits to the comparing thread, then asks git for their blobs: the
+/// answers' reader must learn what to expect before git is asked, because a commit with many
+/// blobs fills the pipe and git then waits for it to be read. `false`: nobody compares any more.
+fn hand_over(
+    tx: &std::sync::mpsc::SyncSender<Vec<Asked>>,
+    batch: &mut Vec<Asked>,
+    asks: &mut Option<git::BlobAsks>,
+    oids: &mut Vec<String>,
+) -> bool {
+    if tx.send(std::mem::take(batch)).is_err() {
+        return false;
+    }
+    if let Some(a) = asks
+        && a.ask(&oids.iter().map(String::as_str).collect::<Vec<_>>()).is_err()
+    {
+        // Closing git's input ends it, so the answers' reader meets the end instead of
+        // waiting; later commits read their blobs one at a time.
+        *asks = None;
+    }
+    oids.clear();
+    true
+}
+
+/// Reads the answers to one commit's asks, by path. What git cannot give is left out (and read
+/// again, one blob at a time, by whoever needs it).
+fn fetch(answers: &mut Option<git::BlobAnswers>, wanted: Vec<(String, String)>) -> HashMap<String, Vec<u8>> {
+    let mut fetched = HashMap::new();
+    for (path, oid) in wanted {
+        let Some(a) = answers.as_mut() else { break };
+        match a.next(&oid) {
+            Ok(Ok(data)) => {
+                fetched.insert(path, data);
+            }
+            Ok(Err(_)) => {}
+            // A broken stream answers nothing more: stopping git now makes the reader's next
+            // ask fail instead of wait.
+            Err(_) => *answers = None,
+        }
+    }
+    fetched
 }
 
 /// Whether `path` is below `folder` (a repository-relative folder; empty: the whole repository).
@@ -305,12 +325,12 @@ fn prefetch_list(known: &mut HashMap<String, String>, changes: &[Change], scope:
     let changed: HashSet<&str> = changes.iter().map(|c| c.path.as_str()).collect();
     let mut wanted: Vec<(String, String)> = Vec::new();
     for c in changes.iter().filter(|c| relevant(&c.path) && in_folder(scope, &c.path)) {
-        if let Some(oid) = &c.oid {
+        if let Some(oid) = c.oid.as_ref().filter(|o| git::is_oid(o)) {
             wanted.push((c.path.clone(), oid.clone()));
         }
         let meta = format!("{}.data.xml", c.path);
         if c.path.ends_with(".json")
-            && let Some(oid) = known.get(&meta)
+            && let Some(oid) = known.get(&meta).filter(|o| git::is_oid(o))
             && !changed.contains(meta.as_str())
         {
             wanted.push((meta, oid.clone()));
@@ -445,4 +465,36 @@ pub fn run(opts: &Options, format: HistoryFormat, out: &mut dyn Write) -> Result
     Ok(u8::from(
         h.events.iter().any(|e| e.finding.severity == crate::finding::Severity::Error),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(path: &str, oid: Option<&str>) -> Change {
+        Change {
+            path: path.to_owned(),
+            oid: oid.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn asks_ahead_for_changed_sources_and_the_metadata_of_changed_flows() {
+        let flow = "src/Workflows/F-625AC674-7D13-2184-4D44-FB6C6D48C11C.json";
+        let meta = format!("{flow}.data.xml");
+        let mut known = HashMap::from([
+            (meta.clone(), "bbbb".to_owned()),
+            ("src/Other/Solution.xml".to_owned(), "cccc".to_owned()),
+        ]);
+        // The flow changed, its metadata did not: both are asked for; a README is not source.
+        let wanted = prefetch_list(&mut known, &[change(flow, Some("aaaa")), change("README.md", Some("dddd"))], "");
+        assert_eq!(wanted, [(flow.to_owned(), "aaaa".to_owned()), (meta.clone(), "bbbb".to_owned())]);
+        assert_eq!(known.get(flow).map(String::as_str), Some("aaaa"));
+        // A deleted file is forgotten and not asked for; outside the folder nothing is asked.
+        assert!(prefetch_list(&mut known, &[change(&meta, None)], "").is_empty());
+        assert!(!known.contains_key(&meta));
+        assert!(prefetch_list(&mut known, &[change(flow, Some("eeee"))], "other").is_empty());
+        // What is not an object id never reaches git.
+        assert!(prefetch_list(&mut known, &[change(flow, Some("HEAD:x"))], "").is_empty());
+    }
 }

@@ -44,9 +44,14 @@ fn spawn_batch(top: &Path) -> io::Result<Batch> {
     })
 }
 
-/// An object id is all git gets on cat-file's input: never a path or a `rev:path` it would parse.
+/// Whether `oid` can be an object id (hexadecimal): all git gets on cat-file's input, never a
+/// path or a `rev:path` it would parse.
+pub fn is_oid(oid: &str) -> bool {
+    !oid.is_empty() && oid.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 fn check_oid(oid: &str) -> io::Result<()> {
-    if oid.is_empty() || !oid.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !is_oid(oid) {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("`{oid}` is not an object id")));
     }
     Ok(())
