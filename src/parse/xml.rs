@@ -100,11 +100,12 @@ fn keep<'a>(text: &'a str, piece: Cow<'_, str>) -> Cow<'a, str> {
     }
 }
 
-/// The local name (after any `prefix:`) of a qualified name that lies in `text`.
-fn local<'a>(text: &'a str, qualified: &[u8]) -> Result<&'a str, XmlError> {
+/// The local name (after any `prefix:`) of a qualified name that lies in `text`, in the tag
+/// at `offset`.
+fn local<'a>(text: &'a str, qualified: &[u8], offset: usize) -> Result<&'a str, XmlError> {
     let name = within(text, qualified).ok_or_else(|| XmlError {
         message: "a name that is not part of the document".into(),
-        offset: 0,
+        offset,
     })?;
     // A byte search: `rsplit_once` calls out to a vectorised search, slower on short names.
     Ok(name.bytes().rposition(|b| b == b':').map_or(name, |c| &name[c + 1..]))
@@ -142,7 +143,7 @@ fn element<'a>(text: &'a str, start: &BytesStart<'_>, offset: usize, end: usize)
                 offset: if len > 0 { value_at + lt } else { at },
             });
         }
-        let name = local(text, attr.key.as_ref().as_bytes())?;
+        let name = local(text, attr.key.as_ref().as_bytes(), at)?;
         let value = keep(
             text,
             attr.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|e| XmlError {
@@ -158,7 +159,7 @@ fn element<'a>(text: &'a str, start: &BytesStart<'_>, offset: usize, end: usize)
         });
     }
     Ok(Element {
-        name: local(text, start.name().as_ref().as_bytes())?,
+        name: local(text, start.name().as_ref().as_bytes(), offset)?,
         attrs,
         offset,
         tag_len: end.saturating_sub(offset),
