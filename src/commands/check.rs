@@ -170,7 +170,7 @@ pub fn report(opts: &Options) -> Result<Report> {
                         snapshot: &base_snapshot,
                         config: &config,
                     },
-                    &|family| families.contains(&family),
+                    |family| families.contains(&family),
                 );
                 mark_introduced(&mut findings, &base_findings, |name| {
                     base_snapshot.references().any(|(_, r)| r.logical_name.eq_ignore_ascii_case(name))

@@ -28,7 +28,7 @@ pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
 
 /// As [`check`], with the findings the config ignores beside them.
 pub fn check_keeping_ignored(ctx: &Context<'_>) -> (Vec<Finding>, Vec<Ignored>) {
-    check_families(ctx, &|_| true)
+    check_families(ctx, |_| true)
 }
 
 /// One module's rules: the findings of one family.
@@ -44,7 +44,7 @@ pub const FAMILIES: [(Family, FamilyCheck); 4] = [
 
 /// As [`check_keeping_ignored`], running only the families `wanted` names (the snapshot's own
 /// problems always come): a base is checked only for the kinds of finding its head has.
-pub fn check_families(ctx: &Context<'_>, wanted: &(dyn Fn(Family) -> bool + Sync)) -> (Vec<Finding>, Vec<Ignored>) {
+pub fn check_families(ctx: &Context<'_>, wanted: impl Fn(Family) -> bool) -> (Vec<Finding>, Vec<Ignored>) {
     let mut findings = ctx.snapshot.problems.clone();
     skipped_checks(ctx.snapshot, &mut findings);
     let families: Vec<_> = FAMILIES.iter().filter(|(family, _)| wanted(*family)).map(|(_, run)| run).collect();
