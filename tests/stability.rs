@@ -728,18 +728,3 @@ fn history_reads_a_commit_whose_blobs_overflow_the_pipe_to_git() {
     assert_eq!(events[0]["code"], "CR305", "{stdout}");
     assert_eq!(events[0]["commit"]["subject"], "move flow 7", "{stdout}");
 }
-
-#[test]
-fn history_of_a_repository_without_commits_is_not_a_clean_history() {
-    let f = Fixture::new();
-    base_tree(&f, "src");
-    f.git(&["init", "-q"]);
-    let out = connref(f.path(), &["history"]);
-    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
-    assert!(out.stdout.is_empty(), "{}", out.stdout);
-    assert!(
-        out.stderr.contains("has no commit yet, so there is no history to check"),
-        "{}",
-        out.stderr
-    );
-}

