@@ -9,7 +9,7 @@ const HIGH: u64 = 0x8080_8080_8080_8080;
 /// The eight bytes at `i`, first byte lowest, when there are eight.
 #[inline]
 pub fn word(s: &[u8], i: usize) -> Option<u64> {
-    s.get(i..i + 8).map(|b| u64::from_le_bytes(b.try_into().expect("eight bytes")))
+    s.get(i..i + 8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes)
 }
 
 /// Every byte of `w` repeated: eight spaces, eight quotes.
