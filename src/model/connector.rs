@@ -18,16 +18,26 @@ pub fn short(api: &str) -> String {
 /// The part of an api name that identifies the connector across environments: custom
 /// connectors lose their trailing `-5f<hash>`.
 pub fn identity(api: &str) -> String {
-    let s = short(api);
-    match s.rfind("-5f") {
-        Some(i) if s.len() - i - 3 >= 12 && s[i + 3..].bytes().all(|b| b.is_ascii_hexdigit()) => s[..i].to_owned(),
+    identity_part(api).to_ascii_lowercase()
+}
+
+/// [`identity`] as written in `api` (any case): comparing thousands of flow entries with
+/// their references must not allocate.
+fn identity_part(api: &str) -> &str {
+    let name = api_name(api);
+    let s = match name.get(..7) {
+        Some(p) if p.eq_ignore_ascii_case("shared_") => &name[7..],
+        _ => name,
+    };
+    match s.as_bytes().windows(3).rposition(|w| w.eq_ignore_ascii_case(b"-5f")) {
+        Some(i) if s.len() - i - 3 >= 12 && s[i + 3..].bytes().all(|b| b.is_ascii_hexdigit()) => &s[..i],
         _ => s,
     }
 }
 
 /// Whether two connector ids or api names name the same connector.
 pub fn same(a: &str, b: &str) -> bool {
-    identity(a) == identity(b)
+    identity_part(a).eq_ignore_ascii_case(identity_part(b))
 }
 
 /// Built-in short names, beyond the api name without `shared_`. The first one is the
@@ -135,6 +145,14 @@ mod tests {
             "shared_cat-5fmicrosoft-20graph-20mailboxsetting-5f983b8802de813283"
         ));
         assert!(!same("shared_office365", "shared_office365users"));
+        // Case never matters, in the prefix, the name or the hash's `-5f`.
+        assert!(same("/providers/Microsoft.PowerApps/apis/Shared_Office365", "shared_office365"));
+        assert!(same(
+            "SHARED_CAT-5FCustom-5F21DEC655D73F3A8C",
+            "shared_cat-5fcustom-5f983b8802de813283"
+        ));
+        assert!(!same("shared_cat-5fcustom-5f21dec6", "shared_cat-5fcustom-5f983b88"));
+        assert_eq!(identity("SHARED_CAT-5FCustom-5F21DEC655D73F3A8C"), "cat-5fcustom");
         assert!(short_names("shared_cat-5fcustomazuredevops-5f691c36f6fa56d15c", &[]).contains(&"customazuredevops".to_owned()));
     }
 

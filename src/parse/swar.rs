@@ -30,6 +30,12 @@ pub fn eq(w: u64, b: u8) -> u64 {
     !nonzero(w ^ splat(b)) & HIGH
 }
 
+/// The bytes of `w` other than `b`.
+#[inline]
+pub fn ne(w: u64, b: u8) -> u64 {
+    nonzero(w ^ splat(b))
+}
+
 /// The bytes of `w` below 0x20 (control characters).
 #[inline]
 pub fn control(w: u64) -> u64 {
@@ -66,6 +72,7 @@ mod tests {
                     assert_eq!(control(w), expect(&|x| x < 0x20), "{bytes:?}");
                     assert_eq!(eq(w, b'"'), expect(&|x| x == b'"'), "{bytes:?}");
                     assert_eq!(eq(w, 0xEF), expect(&|x| x == 0xEF), "{bytes:?}");
+                    assert_eq!(ne(w, b' '), expect(&|x| x != b' '), "{bytes:?}");
                 }
             }
         }

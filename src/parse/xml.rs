@@ -184,12 +184,12 @@ fn forbidden_char(text: &str) -> Option<(usize, char)> {
         (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
             || (b == 0xEF && bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)))
     };
-    // Eight bytes at a time past ordinary text; a word with a control character or 0xEF (line
-    // breaks are control characters too) is looked at byte by byte.
+    // Eight bytes at a time past ordinary text, line breaks included; a word with a forbidden
+    // control character or 0xEF is looked at byte by byte.
     let mut i = 0;
     let at = loop {
         match swar::word(bytes, i) {
-            Some(w) if swar::control(w) | swar::eq(w, 0xEF) == 0 => i += 8,
+            Some(w) if swar::control(w) & swar::ne(w, b'\n') & swar::ne(w, b'\t') & swar::ne(w, b'\r') | swar::eq(w, 0xEF) == 0 => i += 8,
             Some(_) => match (i..i + 8).find(|&j| forbidden_at(j)) {
                 Some(j) => break j,
                 None => i += 8,

@@ -3,7 +3,7 @@
 //! segment under the naming template is the identity's name). The rules, the reports and the
 //! graph all read this one assignment.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use crate::config::{Config, Identity};
 use crate::finding::{Loc, code_span};
@@ -53,14 +53,16 @@ pub fn reference_identity(config: &Config, logical_name: &str) -> Option<usize> 
 }
 
 fn identities_of_reference(config: &Config, logical_name: &str) -> Vec<usize> {
-    let purpose = crate::naming_template::purpose_of(config.naming.template(), logical_name);
+    // Matching the template tries every split of the name: only when an identity asks for it.
+    let purpose = std::cell::OnceCell::new();
+    let purpose = || *purpose.get_or_init(|| crate::naming_template::purpose_of(config.naming.template(), logical_name));
     config
         .identity
         .iter()
         .enumerate()
         .filter(|(_, id)| match &id.reference_set {
             Some(set) => set.is_match(logical_name),
-            None => purpose.is_some_and(|p| p.eq_ignore_ascii_case(&id.name)),
+            None => purpose().is_some_and(|p| p.eq_ignore_ascii_case(&id.name)),
         })
         .map(|(i, _)| i)
         .collect()
@@ -99,7 +101,7 @@ pub fn assign<'a>(snapshot: &'a Snapshot, config: &'a Config) -> Assignment<'a> 
     }
 
     let mut references: Vec<RefInfo<'a>> = Vec::new();
-    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     for (s, r) in snapshot.references() {
         let key = r.logical_name.to_ascii_lowercase();
         if index.contains_key(&key) {
