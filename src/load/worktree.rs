@@ -11,7 +11,8 @@ use crate::discover::SKIPPED_DIRS;
 use crate::finding::{Finding, Loc};
 
 pub struct WorkTree {
-    /// Paths are relative to this folder (the repository's top, or the current folder).
+    /// Paths are relative to this folder: the repository's top (relative to the current
+    /// folder when that is inside it), or the current folder.
     base: PathBuf,
     files: Vec<String>,
     problems: Vec<Finding>,
@@ -38,7 +39,7 @@ impl WorkTree {
             Some(top) => {
                 let abs = std::fs::canonicalize(path).with_context(|| format!("cannot resolve `{}`", path.display()))?;
                 let rel = abs.strip_prefix(&top).map(Path::to_path_buf).unwrap_or_default();
-                (top, rel)
+                (from_current_dir(&top), rel)
             }
             None => (PathBuf::new(), path.to_path_buf()),
         };
@@ -92,6 +93,17 @@ impl WorkTree {
     /// Where a repository-relative path of this tree is on disk (for writing files).
     pub fn full_path(&self, path: &str) -> PathBuf {
         self.base.join(path)
+    }
+}
+
+/// `top` (canonical) as reached from the current folder when that lies inside it (`""`,
+/// `../..`), else `top` itself: the kernel resolves every component of a path on each open,
+/// and a check opens thousands of files below `top`.
+fn from_current_dir(top: &Path) -> PathBuf {
+    let cwd = std::env::current_dir().and_then(std::fs::canonicalize);
+    match cwd.as_deref().map(|cwd| cwd.strip_prefix(top)) {
+        Ok(Ok(below)) => below.components().map(|_| std::path::Component::ParentDir).collect(),
+        _ => top.to_path_buf(),
     }
 }
 
