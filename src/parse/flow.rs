@@ -173,19 +173,23 @@ fn entry(file: &SourceFile, m: &Member<'_>) -> Result<FlowEntry, ParseError> {
 
 /// Finds every trigger and action that uses a connection or calls a child flow, however deep
 /// it is nested (scopes, conditions, switches, loops). Only `inputs.host` objects are built.
+/// The rest of `inputs` (request bodies, headers, queries: most of a flow's bytes) is only
+/// validated: the workflow definition language nests actions under `actions`, `else`, `cases`
+/// and `default`, never inside an action's inputs.
 fn walk_hosts(file: &SourceFile, s: &mut Stream<'_>, in_inputs: bool, body: &mut FlowBody) -> Result<(), JsonError> {
     match s.peek() {
-        Some(b'{') => s
+        Some(b'{') if in_inputs => s
             .object(|s, key, _| {
-                if in_inputs && key == "host" {
+                if key == "host" {
                     let host = s.value()?;
                     read_host(file, &host, body);
                     Ok(())
                 } else {
-                    walk_hosts(file, s, key == "inputs", body)
+                    s.skip()
                 }
             })
             .map(drop),
+        Some(b'{') => s.object(|s, key, _| walk_hosts(file, s, key == "inputs", body)).map(drop),
         Some(b'[') => s.array(|s| walk_hosts(file, s, false, body)).map(drop),
         _ => s.skip(),
     }
@@ -305,6 +309,21 @@ mod tests {
             let z = &body.undeclared_hosts[0].loc;
             assert_eq!(&text[z.offset..z.offset + z.len], r#""connectionName":"z""#);
         }
+    }
+
+    #[test]
+    fn a_flow_definition_carried_in_an_action_body_is_not_read_as_this_flow() {
+        // The Power Automate Management connector creates flows: its body holds a whole
+        // definition, whose hosts belong to the flow it creates.
+        let text = r#"{"properties":{"connectionReferences":{"m":{"connection":{"connectionReferenceLogicalName":"x_flows_flowmanagement"}}},
+          "definition":{"actions":{"Create_flow":{"type":"OpenApiConnection","inputs":{"host":{"connectionName":"m"},
+            "parameters":{"Flow/properties/definition":{"actions":{"a":{"inputs":{"host":{"connectionName":"other","workflowReferenceName":"ABC"}}}}}}}}}}}}"#;
+        let body = parse_body(&SourceFile::new("f.json", text.to_owned())).unwrap();
+        assert!(body.undeclared_hosts.is_empty(), "{:?}", body.undeclared_hosts);
+        assert!(body.child_flows.is_empty());
+        // The body is still validated.
+        let broken = text.replace(r#""ABC"}"#, r#""ABC",}"#);
+        assert!(parse_body(&SourceFile::new("f.json", broken)).is_err());
     }
 
     #[test]
