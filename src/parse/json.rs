@@ -280,12 +280,6 @@ impl<'a> Stream<'a> {
     }
 }
 
-/// A quote, a backslash or a control character: where a string's fast scan stops.
-#[inline]
-fn string_stops(w: u64) -> u64 {
-    swar::eq(w, b'"') | swar::eq(w, b'\\') | swar::control(w)
-}
-
 struct Parser<'a> {
     s: &'a [u8],
     text: &'a str,
@@ -526,7 +520,8 @@ impl<'a> Parser<'a> {
         // than it saves.
         let mut i = self.i;
         while let Some(w) = swar::word(self.s, i) {
-            let hits = string_stops(w);
+            // A quote, a backslash or a control character.
+            let hits = swar::first_stop(w, b'"', b'\\');
             if hits != 0 {
                 i += swar::first(hits);
                 break;
