@@ -187,35 +187,20 @@ impl<'a> Reuse<'a> {
         (self.same(json) && files.meta.as_deref().is_none_or(|d| self.same(d)) && meta_path == files.meta.as_deref()).then_some(*f)
     }
 
-    /// Whether `piece` would answer for `job` (without cloning anything).
-    fn covers(&self, job: &Job<'_>) -> bool {
-        match *job {
-            Job::Flow(_, _, files) => self.flow(files).is_some(),
-            Job::EnvVar(_, p) => self.same(p) && self.env_vars.contains_key(p),
-            Job::App(_, p) => self.same(p) && self.apps.contains_key(p),
-            Job::Bot(_, p) => self.same(p) && self.bots.contains_key(p),
-            Job::Manifest(_, Layout::Xml | Layout::Zip, m) => self.same(&m.manifest) && self.manifests.contains_key(m.manifest.as_str()),
-            Job::Definitions(_, Layout::Xml | Layout::Zip, p) => self.same(p) && self.customizations.contains_key(p),
-            Job::Definitions(_, Layout::Yaml, p) => self.same(p) && self.references.contains_key(p),
-            // Small files, and shared by the solutions of a root: always read.
-            Job::Manifest(_, Layout::Yaml, _) | Job::Publisher(..) => false,
-        }
-    }
-
+    /// The parsed piece of `job`'s files when none of them changed.
     fn piece(&self, job: &Job<'_>) -> Option<Parsed> {
-        if !self.covers(job) {
-            return None;
-        }
+        let same = |p: &str| self.same(p).then_some(());
         match *job {
             Job::Flow(i, _, files) => self.flow(files).map(|f| Parsed::Flow(i, Arc::clone(f))),
-            Job::EnvVar(i, p) => self.env_vars.get(p).map(|v| Parsed::EnvVar(i, (*v).clone())),
-            Job::App(i, p) => self.apps.get(p).map(|a| Parsed::App(i, (*a).clone())),
-            Job::Bot(i, p) => self.bots.get(p).map(|b| Parsed::Bot(i, b.iter().map(|l| (*l).clone()).collect())),
-            Job::Manifest(i, _, m) => self
-                .manifests
-                .get(m.manifest.as_str())
+            Job::EnvVar(i, p) => same(p).and(self.env_vars.get(p)).map(|v| Parsed::EnvVar(i, (*v).clone())),
+            Job::App(i, p) => same(p).and(self.apps.get(p)).map(|a| Parsed::App(i, (*a).clone())),
+            Job::Bot(i, p) => same(p)
+                .and(self.bots.get(p))
+                .map(|b| Parsed::Bot(i, b.iter().map(|l| (*l).clone()).collect())),
+            Job::Manifest(i, Layout::Xml | Layout::Zip, m) => same(&m.manifest)
+                .and(self.manifests.get(m.manifest.as_str()))
                 .map(|s| Parsed::Manifest(i, Some(s.manifest.clone()), None)),
-            Job::Definitions(i, Layout::Yaml, p) => self.references.get(p).map(|r| {
+            Job::Definitions(i, Layout::Yaml, p) => same(p).and(self.references.get(p)).map(|r| {
                 Parsed::Definitions(
                     i,
                     parse::customizations::Customizations {
@@ -225,7 +210,7 @@ impl<'a> Reuse<'a> {
                     },
                 )
             }),
-            Job::Definitions(i, _, p) => self.customizations.get(p).map(|(s, workflows)| {
+            Job::Definitions(i, Layout::Xml | Layout::Zip, p) => same(p).and(self.customizations.get(p)).map(|(s, workflows)| {
                 Parsed::Definitions(
                     i,
                     parse::customizations::Customizations {
@@ -235,7 +220,8 @@ impl<'a> Reuse<'a> {
                     },
                 )
             }),
-            Job::Publisher(..) => None,
+            // Small files, and shared by the solutions of a root: always read.
+            Job::Manifest(_, Layout::Yaml, _) | Job::Publisher(..) => None,
         }
     }
 }
@@ -265,14 +251,22 @@ pub fn snapshot_with(source: &dyn Source, scope: Option<&str>, config: &Config, 
         _ => source.files().to_vec(),
     };
     let found = discover::discover(&files, &config.exclude_set);
-    let jobs = jobs(&found.roots);
-    let wanted: Vec<&str> = jobs
-        .iter()
-        .filter(|j| reuse.is_none_or(|r| !r.covers(j)))
-        .flat_map(Job::paths)
+    // Files that did not change come parsed from the other snapshot; only the rest is read.
+    let mut reused = Vec::new();
+    let jobs: Vec<Job<'_>> = jobs(&found.roots)
+        .into_iter()
+        .filter(|job| match reuse.and_then(|r| r.piece(job)) {
+            Some(piece) => {
+                reused.push(piece);
+                false
+            }
+            None => true,
+        })
         .collect();
+    let wanted: Vec<&str> = jobs.iter().flat_map(Job::paths).collect();
     source.prefetch(&wanted);
-    let out = run_jobs(source, &jobs, reuse);
+    let mut out = run_jobs(source, &jobs);
+    out.parsed.append(&mut reused);
     let mut snapshot = assemble(source.label(), &found.roots, out, source.listing_problems());
     let kept: Vec<String> = files.into_iter().filter(|f| discover::kept(f, &config.exclude_set)).collect();
     let settings = settings::discover(source, &kept, &found.other_json, &snapshot.solutions, config);
@@ -320,7 +314,7 @@ fn jobs(roots: &[RootFiles]) -> Vec<Job<'_>> {
     jobs
 }
 
-fn run_jobs(source: &dyn Source, jobs: &[Job<'_>], reuse: Option<&Reuse<'_>>) -> Output {
+fn run_jobs(source: &dyn Source, jobs: &[Job<'_>]) -> Output {
     let next = AtomicUsize::new(0);
     let out = Mutex::new(Output {
         parsed: Vec::new(),
@@ -339,10 +333,7 @@ fn run_jobs(source: &dyn Source, jobs: &[Job<'_>], reuse: Option<&Reuse<'_>>) ->
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
-                    match reuse.and_then(|r| r.piece(job)) {
-                        Some(p) => local.parsed.push(p),
-                        None => run_job(source, job, &mut local),
-                    }
+                    run_job(source, job, &mut local);
                 }
                 // A poisoned lock means another worker panicked; its panic is re-raised by
                 // `scope`, so recovering the data here loses nothing.
