@@ -196,7 +196,8 @@ pub const SKIPPED_DIRS: &[&str] = &[".git", "target", "node_modules"];
 
 /// Whether discovery reads `path` at all.
 pub fn kept(path: &str, exclude: &GlobSet) -> bool {
-    !exclude.is_match(path) && !path.split('/').any(|seg| SKIPPED_DIRS.contains(&seg))
+    // Matching builds a candidate from the path even for an empty set: thousands of paths.
+    (exclude.is_empty() || !exclude.is_match(path)) && !path.split('/').any(|seg| SKIPPED_DIRS.contains(&seg))
 }
 
 pub fn join(root: &str, rel: &str) -> String {
@@ -232,7 +233,7 @@ fn owner<'a>(roots: &[RootFiles], path: &'a str) -> Option<(usize, &'a str)> {
 /// A folder marked by the YAML layout is a YAML root (pac reads YAML when `solutions/` holds a
 /// `solution.yml`); one marked by the XML layout is never also a zip root, so the lower-case
 /// look-alikes beside `Other/` stay decoys.
-fn roots(files: &[&String], set: &HashSet<&str>) -> Vec<RootFiles> {
+fn roots(files: &[&str], set: &HashSet<&str>) -> Vec<RootFiles> {
     let mut found: std::collections::BTreeMap<&str, Layout> = std::collections::BTreeMap::new();
     for f in files {
         for layout in Layout::ALL {
@@ -252,13 +253,12 @@ fn roots(files: &[&String], set: &HashSet<&str>) -> Vec<RootFiles> {
     found.into_iter().map(|(root, layout)| RootFiles::new(root, layout)).collect()
 }
 
-/// `files` must be sorted; `exclude` matches repository-relative paths.
-pub fn discover(files: &[String], exclude: &GlobSet) -> Discovery {
-    let kept: Vec<&String> = files.iter().filter(|f| kept(f, exclude)).collect();
-    let set: HashSet<&str> = kept.iter().map(|f| f.as_str()).collect();
-    let mut roots = roots(&kept, &set);
+/// `files` must be sorted, and hold only what discovery reads ([`kept`]).
+pub fn discover(files: &[&str]) -> Discovery {
+    let set: HashSet<&str> = files.iter().copied().collect();
+    let mut roots = roots(files, &set);
     let mut other_json = Vec::new();
-    for f in kept {
+    for &f in files {
         let claimed = match owner(&roots, f) {
             Some((i, rel)) => {
                 let layout = roots[i].layout;
@@ -267,7 +267,7 @@ pub fn discover(files: &[String], exclude: &GlobSet) -> Discovery {
             None => false,
         };
         if !claimed && f.ends_with(".json") {
-            other_json.push(f.clone());
+            other_json.push(f.to_owned());
         }
     }
     for r in &mut roots {
@@ -455,36 +455,34 @@ fn claim_yaml(root: &mut RootFiles, path: &str, rel: &str, set: &HashSet<&str>) 
 mod tests {
     use super::*;
 
-    fn files(list: &[&str]) -> Vec<String> {
-        let mut v: Vec<String> = list.iter().map(|s| (*s).to_owned()).collect();
+    /// Discovery as the loader runs it: sorted, without what is never read.
+    fn discover(list: &[&str]) -> Discovery {
+        let mut v: Vec<&str> = list.iter().copied().filter(|f| kept(f, &GlobSet::empty())).collect();
         v.sort();
-        v
+        super::discover(&v)
     }
 
     #[test]
     fn finds_roots_at_any_depth_and_ignores_decoys() {
-        let l = discover(
-            &files(&[
-                "solution.xml",
-                "customizations.xml",
-                "[Content_Types].xml",
-                "Other/Solution.xml",
-                "Other/Customizations.xml",
-                "Workflows/A-625AC674-7D13-2184-4D44-FB6C6D48C11C.json",
-                "Workflows/A-625AC674-7D13-2184-4D44-FB6C6D48C11C.json.data.xml",
-                "Workflows/B.xaml",
-                "x/SolutionPackage/src/Other/Solution.xml",
-                "x/SolutionPackage/src/Other/Customizations.xml",
-                "x/SolutionPackage/src/Workflows/B-625AC674-7D13-2184-4D44-FB6C6D48C11D.json",
-                "x/config/Prod/deploymentSettings.json",
-                "y/Other/Solution.xml",
-                "config/Test/deploymentSettings.json",
-                "Connectors/c_openapidefinition.json",
-                "node_modules/z/Other/Solution.xml",
-                "node_modules/z/Other/Customizations.xml",
-            ]),
-            &GlobSet::empty(),
-        );
+        let l = discover(&[
+            "solution.xml",
+            "customizations.xml",
+            "[Content_Types].xml",
+            "Other/Solution.xml",
+            "Other/Customizations.xml",
+            "Workflows/A-625AC674-7D13-2184-4D44-FB6C6D48C11C.json",
+            "Workflows/A-625AC674-7D13-2184-4D44-FB6C6D48C11C.json.data.xml",
+            "Workflows/B.xaml",
+            "x/SolutionPackage/src/Other/Solution.xml",
+            "x/SolutionPackage/src/Other/Customizations.xml",
+            "x/SolutionPackage/src/Workflows/B-625AC674-7D13-2184-4D44-FB6C6D48C11D.json",
+            "x/config/Prod/deploymentSettings.json",
+            "y/Other/Solution.xml",
+            "config/Test/deploymentSettings.json",
+            "Connectors/c_openapidefinition.json",
+            "node_modules/z/Other/Solution.xml",
+            "node_modules/z/Other/Customizations.xml",
+        ]);
         let roots: Vec<(&str, Layout)> = l.roots.iter().map(|r| (r.root.as_str(), r.layout)).collect();
         assert_eq!(roots, [("", Layout::Xml), ("x/SolutionPackage/src", Layout::Xml)]);
         assert_eq!(l.roots[0].flows.len(), 1);
@@ -499,26 +497,23 @@ mod tests {
 
     #[test]
     fn finds_yaml_and_zip_roots() {
-        let l = discover(
-            &files(&[
-                "flows/solutions/Billing/solution.yml",
-                "flows/solutions/Billing/solutioncomponents.yml",
-                "flows/solutions/Extra/solution.yml",
-                "flows/publishers/Contoso/publisher.yml",
-                "flows/connectionreferences/c_billing_outlook/connectionreference.yml",
-                "flows/modernflows/8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c21/workflow.yml",
-                "flows/modernflows/8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c21/Pay-8A7B6C5D-4E3F-4A1B-9C8D-7E6F5A4B3C21.json",
-                "flows/modernflows/9a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c21/workflow.yml",
-                "flows/modernflows/Flat-7A7B6C5D-4E3F-4A1B-9C8D-7E6F5A4B3C21.json",
-                "flows/config/Prod/deploymentSettings.json",
-                "zip/solution.xml",
-                "zip/customizations.xml",
-                "zip/[Content_Types].xml",
-                "zip/Workflows/A-625AC674-7D13-2184-4D44-FB6C6D48C11C.json",
-                "solutions/readme.md",
-            ]),
-            &GlobSet::empty(),
-        );
+        let l = discover(&[
+            "flows/solutions/Billing/solution.yml",
+            "flows/solutions/Billing/solutioncomponents.yml",
+            "flows/solutions/Extra/solution.yml",
+            "flows/publishers/Contoso/publisher.yml",
+            "flows/connectionreferences/c_billing_outlook/connectionreference.yml",
+            "flows/modernflows/8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c21/workflow.yml",
+            "flows/modernflows/8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c21/Pay-8A7B6C5D-4E3F-4A1B-9C8D-7E6F5A4B3C21.json",
+            "flows/modernflows/9a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c21/workflow.yml",
+            "flows/modernflows/Flat-7A7B6C5D-4E3F-4A1B-9C8D-7E6F5A4B3C21.json",
+            "flows/config/Prod/deploymentSettings.json",
+            "zip/solution.xml",
+            "zip/customizations.xml",
+            "zip/[Content_Types].xml",
+            "zip/Workflows/A-625AC674-7D13-2184-4D44-FB6C6D48C11C.json",
+            "solutions/readme.md",
+        ]);
         let roots: Vec<(&str, Layout)> = l.roots.iter().map(|r| (r.root.as_str(), r.layout)).collect();
         assert_eq!(roots, [("flows", Layout::Yaml), ("zip", Layout::Zip)]);
         let y = &l.roots[0];

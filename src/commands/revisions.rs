@@ -237,16 +237,17 @@ pub fn load_head(path: &Path, spec: &Spec, config: &Config) -> Result<Loaded> {
 
 /// Whether discovery finds any root in `tree` below `scope` (without parsing it).
 fn tree_has_root(tree: &dyn Source, scope: Option<&str>) -> bool {
-    let files: Vec<String> = tree
+    let files: Vec<&str> = tree
         .files()
         .iter()
+        .map(String::as_str)
         .filter(|f| match scope {
             Some(s) if !s.is_empty() => f.strip_prefix(s).is_some_and(|r| r.starts_with('/')),
             _ => true,
         })
-        .cloned()
+        .filter(|f| crate::discover::kept(f, &globset::GlobSet::empty()))
         .collect();
-    !crate::discover::discover(&files, &globset::GlobSet::empty()).roots.is_empty()
+    !crate::discover::discover(&files).roots.is_empty()
 }
 
 /// Rejects a revision given on the command line before anything runs.

@@ -241,16 +241,17 @@ pub fn worktree_snapshot(path: &std::path::Path, config: &Config) -> anyhow::Res
 
 /// `snapshot`, reusing the pieces of unchanged files from another snapshot.
 pub fn snapshot_with(source: &dyn Source, scope: Option<&str>, config: &Config, reuse: Option<&Reuse<'_>>) -> Snapshot {
-    let files: Vec<String> = match scope {
-        Some(s) if !s.is_empty() => source
-            .files()
-            .iter()
-            .filter(|f| f.strip_prefix(s).is_some_and(|r| r.starts_with('/')))
-            .cloned()
-            .collect(),
-        _ => source.files().to_vec(),
-    };
-    let found = discover::discover(&files, &config.exclude_set);
+    let files: Vec<&str> = source
+        .files()
+        .iter()
+        .map(String::as_str)
+        .filter(|f| match scope {
+            Some(s) if !s.is_empty() => f.strip_prefix(s).is_some_and(|r| r.starts_with('/')),
+            _ => true,
+        })
+        .filter(|f| discover::kept(f, &config.exclude_set))
+        .collect();
+    let found = discover::discover(&files);
     // Files that did not change come parsed from the other snapshot; only the rest is read.
     let mut reused = Vec::new();
     let jobs: Vec<Job<'_>> = jobs(&found.roots)
@@ -268,8 +269,7 @@ pub fn snapshot_with(source: &dyn Source, scope: Option<&str>, config: &Config, 
     let mut out = run_jobs(source, &jobs);
     out.parsed.append(&mut reused);
     let mut snapshot = assemble(source.label(), &found.roots, out, source.listing_problems());
-    let kept: Vec<String> = files.into_iter().filter(|f| discover::kept(f, &config.exclude_set)).collect();
-    let settings = settings::discover(source, &kept, &found.other_json, &snapshot.solutions, config);
+    let settings = settings::discover(source, &files, &found.other_json, &snapshot.solutions, config);
     snapshot.settings = settings.files;
     snapshot.problems.extend(settings.problems);
     snapshot.problems.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

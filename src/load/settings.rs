@@ -346,12 +346,12 @@ pub fn tie(file: &SettingsFile, solutions: &[Solution]) -> Tie {
 
 /// Finds, reads and ties every settings file among `files` (repository-relative, already
 /// scoped and sorted). `other_json` (sorted) are the JSON files outside solution source.
-pub fn discover(source: &dyn Source, files: &[String], other_json: &[String], solutions: &[Solution], config: &Config) -> Discovered {
+pub fn discover(source: &dyn Source, files: &[&str], other_json: &[String], solutions: &[Solution], config: &Config) -> Discovered {
     let maps = &config.settings.map;
     let mut candidates: Vec<(&str, Option<&SettingsMap>)> = Vec::new();
-    for f in files {
-        let map = maps.iter().find(|m| m.file_set.is_match(f.as_str()));
-        if map.is_some() || other_json.binary_search(f).is_ok() {
+    for &f in files {
+        let map = maps.iter().find(|m| m.file_set.is_match(f));
+        if map.is_some() || other_json.binary_search_by(|o| o.as_str().cmp(f)).is_ok() {
             candidates.push((f, map));
         }
     }

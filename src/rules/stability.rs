@@ -5,6 +5,7 @@
 //! references by logical name (ignoring case, as Dataverse does). A flow's entry key is an alias
 //! and never an identity, so bindings are compared per connector, not per key.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
@@ -269,8 +270,10 @@ impl<'a> Index<'a> {
 fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut Vec<Finding>) {
     let sol = b.manifest.unique_name.as_str();
     let (bi, hi) = (Index::of(b), Index::of(h));
-    let base_users = users(b);
-    let head_users = users(h);
+    // Who uses a reference matters only for one that is gone: mostly none is.
+    let (base_users, head_users) = (OnceCell::new(), OnceCell::new());
+    let base_users = || base_users.get_or_init(|| users(b));
+    let head_users = || head_users.get_or_init(|| users(h));
     let added: Vec<&Reference> = h.references.iter().filter(|r| bi.reference(&r.logical_name).is_none()).collect();
     let mut claimed: BTreeSet<String> = BTreeSet::new();
     let mut recreated: BTreeSet<(String, String)> = BTreeSet::new();
@@ -315,7 +318,7 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
             }
             continue;
         }
-        let old_flows: BTreeSet<&str> = base_users
+        let old_flows: BTreeSet<&str> = base_users()
             .get(&key)
             .map(|v| v.iter().map(|f| f.id.as_str()).collect())
             .unwrap_or_default();
@@ -329,7 +332,7 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
                 _ => false,
             };
             let same_display = matches!((&r.display_name, &n.display_name), (Some(x), Some(y)) if x.trim().eq_ignore_ascii_case(y.trim()));
-            let moved_flows = head_users
+            let moved_flows = head_users()
                 .get(&nk)
                 .is_some_and(|v| v.iter().any(|f| old_flows.contains(f.id.as_str())));
             same_connector && (same_display || moved_flows)
@@ -358,7 +361,7 @@ fn compare(b: &Solution, h: &Solution, note: &str, a: &mut Analysis, moves: &mut
             continue;
         }
         a.changes.references.removed.push(r.logical_name.clone());
-        let names: Vec<String> = base_users
+        let names: Vec<String> = base_users()
             .get(&key)
             .map(|v| v.iter().map(|f| f.name.clone()).collect())
             .unwrap_or_default();
