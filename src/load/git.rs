@@ -333,7 +333,7 @@ impl Repo {
         let out = self.git(&["ls-files", "-s", "-z"])?;
         // `<mode> SP <object> SP <stage> TAB <file>`; submodules (160000) hold no blob.
         let listing = listing(&out, |m| match m {
-            [mode, oid, "0" | "2"] if *mode != "160000" => Some(oid),
+            [mode, oid, "0" | "2"] if mode != "160000" => Some(oid),
             _ => None,
         });
         Ok(GitTree::new("index".into(), listing.blobs, self.cat.clone()).with_problems(listing.problems))
@@ -373,10 +373,12 @@ pub fn split_z(out: &[u8]) -> BTreeSet<String> {
 /// A tree of blobs: a commit or the index.
 pub struct GitTree {
     label: String,
+    /// Sorted; `oids[i]` is the blob of `files[i]`. Sorted vectors, not a map: a listing of
+    /// thousands of paths is built for every comparison (and every commit of `history`).
     files: Vec<String>,
+    oids: Vec<String>,
     /// Paths git lists that are not UTF-8, reported rather than skipped.
     problems: Vec<Finding>,
-    blobs: HashMap<String, String>,
     cat: Arc<CatFile>,
     /// Blobs read ahead by `prefetch`, taken out by `read`.
     cache: Mutex<HashMap<String, io::Result<Vec<u8>>>>,
@@ -385,13 +387,14 @@ pub struct GitTree {
 /// The blobs of a `-z` listing (`ls-tree` or `ls-files -s`): `object` picks the object id out
 /// of the space-separated fields before the tab, or skips the record.
 struct Listing {
-    blobs: HashMap<String, String>,
+    blobs: Vec<(String, String)>,
     problems: Vec<Finding>,
 }
 
-fn listing<'a>(out: &'a [u8], object: impl for<'m> Fn(&'m [&'a str]) -> Option<&'m &'a str>) -> Listing {
+/// Both listings have three fields before the tab.
+fn listing<'a>(out: &'a [u8], object: impl Fn([&'a str; 3]) -> Option<&'a str>) -> Listing {
     let mut l = Listing {
-        blobs: HashMap::new(),
+        blobs: Vec::new(),
         problems: Vec::new(),
     };
     for rec in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
@@ -399,12 +402,13 @@ fn listing<'a>(out: &'a [u8], object: impl for<'m> Fn(&'m [&'a str]) -> Option<&
             continue;
         };
         let Ok(meta) = std::str::from_utf8(&rec[..tab]) else { continue };
-        let fields: Vec<&str> = meta.split(' ').collect();
-        let Some(oid) = object(&fields) else { continue };
+        let mut fields = meta.split(' ');
+        let (Some(a), Some(b), Some(c), None) = (fields.next(), fields.next(), fields.next(), fields.next()) else {
+            continue;
+        };
+        let Some(oid) = object([a, b, c]) else { continue };
         match std::str::from_utf8(&rec[tab + 1..]) {
-            Ok(path) => {
-                l.blobs.insert(path.to_owned(), (*oid).to_owned());
-            }
+            Ok(path) => l.blobs.push((path.to_owned(), oid.to_owned())),
             Err(_) => {
                 let lossy = String::from_utf8_lossy(&rec[tab + 1..]).into_owned();
                 if lossy.ends_with(".json") || lossy.ends_with(".xml") {
@@ -426,17 +430,25 @@ impl GitTree {
         self
     }
 
-    pub fn new(label: String, blobs: HashMap<String, String>, cat: Arc<CatFile>) -> Self {
-        let mut files: Vec<String> = blobs.keys().cloned().collect();
-        files.sort();
+    /// `blobs`: (path, object id), one per path.
+    pub fn new(label: String, blobs: impl IntoIterator<Item = (String, String)>, cat: Arc<CatFile>) -> Self {
+        let mut blobs: Vec<(String, String)> = blobs.into_iter().collect();
+        // git lists a tree in this order already.
+        blobs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let (files, oids) = blobs.into_iter().unzip();
         GitTree {
             label,
             files,
+            oids,
             problems: Vec::new(),
-            blobs,
             cat,
             cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn oid(&self, path: &str) -> Option<&str> {
+        let i = self.files.binary_search_by(|f| f.as_str().cmp(path)).ok()?;
+        Some(&self.oids[i])
     }
 
     /// Blobs already read (by path), so that `read` does not ask git for them again.
@@ -447,7 +459,7 @@ impl GitTree {
 
     /// An empty tree: the base of a repository with no commits.
     pub fn empty(label: &str, cat: Arc<CatFile>) -> Self {
-        GitTree::new(label.to_owned(), HashMap::new(), cat)
+        GitTree::new(label.to_owned(), [], cat)
     }
 }
 
@@ -469,7 +481,7 @@ impl Source for GitTree {
         let known: Vec<(&str, &str)> = paths
             .iter()
             .filter(|p| !cached.contains(**p))
-            .filter_map(|p| self.blobs.get(*p).map(|o| (*p, o.as_str())))
+            .filter_map(|p| self.oid(p).map(|o| (*p, o)))
             .collect();
         if known.len() < 2 {
             return;
@@ -487,8 +499,7 @@ impl Source for GitTree {
             return r;
         }
         let oid = self
-            .blobs
-            .get(path)
+            .oid(path)
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("`{path}` is not in {}", self.label)))?;
         self.cat.read(oid)
     }
