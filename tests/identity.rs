@@ -458,12 +458,10 @@ fn mermaid_for_the_references_a_change_touches() {
     let config = Config::load(None, f.path()).expect("config");
     let tree = WorkTree::open(f.path()).expect("tree");
     let snapshot = load::snapshot(&tree, None, &config);
-    let findings = rules::check(&Context {
-        snapshot: &snapshot,
-        config: &config,
-    });
+    let ctx = Context::new(&snapshot, &config);
+    let findings = rules::check(&ctx);
     let only = ["CAT_WRITER_SQL".to_owned()];
-    let m = connref::report::graph::mermaid(&snapshot, &config, &findings, Some(&only));
+    let m = connref::report::graph::mermaid(&ctx, &findings, Some(&only));
     snap!("identity_graph_mermaid_only", m);
     assert!(!m.contains("cat_reporting_dataverse") && !m.contains("Report daily"), "{m}");
 }

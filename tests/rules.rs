@@ -542,10 +542,7 @@ fn each_rule_module_finds_only_codes_of_its_family() {
     let mut seen = std::collections::BTreeSet::new();
     for root in roots {
         let (_, snapshot) = connref::load::worktree_snapshot(&root, &config).expect("the tree loads");
-        let ctx = connref::rules::Context {
-            snapshot: &snapshot,
-            config: &config,
-        };
+        let ctx = connref::rules::Context::new(&snapshot, &config);
         for (family, run) in connref::rules::FAMILIES {
             for f in run(&ctx) {
                 assert_eq!(

@@ -134,6 +134,7 @@ pub fn report(opts: &Options) -> Result<Report> {
                 (&*tree, &*snapshot)
             }
         };
+        let ctx = Context::new(snapshot, &config);
         // With a base, the base is read and compared with the head while the head's rules run.
         let ((mut findings, ignored), compared) = std::thread::scope(|scope| {
             let compared = loaded.as_ref().map(|loaded| {
@@ -143,7 +144,7 @@ pub fn report(opts: &Options) -> Result<Report> {
                     (base, stability)
                 })
             });
-            let head = rules::check_keeping_ignored(&Context { snapshot, config: &config });
+            let head = rules::check_keeping_ignored(&ctx);
             (
                 head,
                 compared.map(|c| c.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))),
@@ -165,13 +166,7 @@ pub fn report(opts: &Options) -> Result<Report> {
             // families the head has findings of run on the base, and none for a clean head.
             if !findings.is_empty() {
                 let families: HashSet<Family> = findings.iter().map(|f| f.rule.family()).collect();
-                let (base_findings, _) = rules::check_families(
-                    &Context {
-                        snapshot: &base_snapshot,
-                        config: &config,
-                    },
-                    |family| families.contains(&family),
-                );
+                let (base_findings, _) = rules::check_families(&Context::new(&base_snapshot, &config), |family| families.contains(&family));
                 mark_introduced(&mut findings, &base_findings, |name| {
                     base_snapshot.references().any(|(_, r)| r.logical_name.eq_ignore_ascii_case(name))
                 });
@@ -181,7 +176,7 @@ pub fn report(opts: &Options) -> Result<Report> {
         report.findings.extend(findings);
         report.add_snapshot(snapshot);
         report.read_sources(source);
-        report.add_identities(&rules::identity::assign(snapshot, &config));
+        report.add_identities(ctx.assignment());
         drop_in_background((base, loaded.map(|l| l.head), worktree.map(|(_, snapshot)| snapshot)));
     }
     let (findings, ignored) = rules::finish_keeping_ignored(&config, std::mem::take(&mut report.findings));

@@ -9,7 +9,7 @@ use anyhow::{Context as _, Result};
 use crate::config::Config;
 use crate::load;
 use crate::report::graph::{self, GraphFormat};
-use crate::rules::{self, Context, identity};
+use crate::rules::{self, Context};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Options {
@@ -26,14 +26,12 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> Result<u8> {
     let path = opts.path.clone().unwrap_or_else(|| PathBuf::from("."));
     let config = Config::load(opts.config.as_deref(), &path)?;
     let (_, snapshot) = load::worktree_snapshot(&path, &config)?;
-    let findings = rules::check(&Context {
-        snapshot: &snapshot,
-        config: &config,
-    });
-    for w in identity::assign(&snapshot, &config).warnings {
+    let ctx = Context::new(&snapshot, &config);
+    let findings = rules::check(&ctx);
+    for w in &ctx.assignment().warnings {
         eprintln!("connref: warning: {w}");
     }
-    let g = graph::build(&snapshot, &config, &findings, None);
+    let g = graph::build(&ctx, &findings, None);
     out.write_all(graph::render(&g, opts.format).as_bytes())
         .context("cannot write the graph")?;
     Ok(0)

@@ -34,10 +34,7 @@ fn list(items: &BTreeSet<String>) -> String {
 /// The starter config for `snapshot`, checked with the defaults.
 pub fn starter(snapshot: &Snapshot) -> String {
     let defaults = Config::default_config();
-    let findings = rules::check(&Context {
-        snapshot,
-        config: &defaults,
-    });
+    let findings = rules::check(&Context::new(snapshot, &defaults));
     let naming_broken: BTreeSet<String> = findings
         .iter()
         .filter(|f| registry::NAMING.contains(&f.rule))

@@ -10,10 +10,9 @@ use std::fmt::Write as _;
 use clap::ValueEnum;
 use serde::Serialize;
 
-use crate::config::Config;
 use crate::finding::{Finding, Severity};
-use crate::model::{Snapshot, connector};
-use crate::rules::identity;
+use crate::model::connector;
+use crate::rules::Context;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GraphFormat {
@@ -92,8 +91,8 @@ impl Node {
 
 /// The graph of one snapshot; with `only_references`, just those references (by logical name,
 /// without case) and what hangs off them.
-pub fn build(snapshot: &Snapshot, config: &Config, findings: &[Finding], only_references: Option<&[String]>) -> Graph {
-    let a = identity::assign(snapshot, config);
+pub fn build(ctx: &Context<'_>, findings: &[Finding], only_references: Option<&[String]>) -> Graph {
+    let (snapshot, config, a) = (ctx.snapshot, ctx.config, ctx.assignment());
     let aliases = config.naming.connector_aliases();
     let selected = |name: &str| only_references.is_none_or(|only| only.iter().any(|o| o.eq_ignore_ascii_case(name)));
     let refs: Vec<usize> = (0..a.references.len())
@@ -373,8 +372,8 @@ pub fn render_json(g: &Graph) -> String {
 
 /// The Mermaid graph for the references a change touches (or all with `None`), for the
 /// pull-request comment.
-pub fn mermaid(snapshot: &Snapshot, config: &Config, findings: &[Finding], only_references: Option<&[String]>) -> String {
-    render_mermaid(&build(snapshot, config, findings, only_references))
+pub fn mermaid(ctx: &Context<'_>, findings: &[Finding], only_references: Option<&[String]>) -> String {
+    render_mermaid(&build(ctx, findings, only_references))
 }
 
 pub fn render(g: &Graph, format: GraphFormat) -> String {

@@ -10,6 +10,8 @@ pub mod registry;
 pub mod settings;
 pub mod stability;
 
+use std::sync::OnceLock;
+
 use crate::config::{Config, Ignored};
 use crate::finding::{Finding, code_span};
 use crate::model::{Snapshot, Solution, in_root, root_label};
@@ -19,6 +21,22 @@ use crate::rules::registry::Family;
 pub struct Context<'a> {
     pub snapshot: &'a Snapshot,
     pub config: &'a Config,
+    /// Who runs as whom, worked out once for the identity rules and the report.
+    assignment: OnceLock<identity::Assignment<'a>>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(snapshot: &'a Snapshot, config: &'a Config) -> Self {
+        Context {
+            snapshot,
+            config,
+            assignment: OnceLock::new(),
+        }
+    }
+
+    pub fn assignment(&self) -> &identity::Assignment<'a> {
+        self.assignment.get_or_init(|| identity::assign(self.snapshot, self.config))
+    }
 }
 
 /// Every single-tree rule, then config severities and ignores, in report order.

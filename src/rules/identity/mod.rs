@@ -16,17 +16,17 @@ use crate::model::{Snapshot, Solution, connector};
 use crate::rules::registry;
 
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
-    let a = assign(ctx.snapshot, ctx.config);
+    let a = ctx.assignment();
     let mut out = Vec::new();
     if ctx.config.identity.is_empty() {
-        out.extend(busy_references(ctx.config, &a));
+        out.extend(busy_references(ctx.config, a));
         return out;
     }
-    out.extend(shared_across_identities(ctx.config, &a));
-    out.extend(wrong_identity_reference(ctx.config, &a));
+    out.extend(shared_across_identities(ctx.config, a));
+    out.extend(wrong_identity_reference(ctx.config, a));
     out.extend(identities_share_connection(ctx.snapshot, ctx.config));
-    out.extend(flows_without_identity(ctx.snapshot, &a));
-    out.extend(duplicate_connectors(ctx.config, &a));
+    out.extend(flows_without_identity(ctx.snapshot, a));
+    out.extend(duplicate_connectors(ctx.config, a));
     out.extend(foreign_connections(ctx.snapshot, ctx.config));
     out
 }
@@ -370,7 +370,7 @@ prod = ["conn-wri"]
     }
 
     fn codes(snapshot: &Snapshot, config: &Config) -> Vec<(&'static str, u32, String)> {
-        check(&Context { snapshot, config })
+        check(&Context::new(snapshot, config))
             .into_iter()
             .map(|f| (f.code(), f.loc.line, f.message))
             .collect()
