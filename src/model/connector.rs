@@ -6,7 +6,7 @@
 
 /// The api name: the last segment of a connector id (or the id itself when it has no `/`).
 pub fn api_name(connector_id: &str) -> &str {
-    connector_id.rsplit('/').next().unwrap_or(connector_id)
+    connector_id.rfind('/').map_or(connector_id, |slash| &connector_id[slash + 1..])
 }
 
 /// The api name without `shared_`, lower case: `shared_office365` → `office365`.
@@ -29,8 +29,12 @@ fn identity_part(api: &str) -> &str {
         Some(p) if p.eq_ignore_ascii_case("shared_") => &name[7..],
         _ => name,
     };
-    match s.as_bytes().windows(3).rposition(|w| w.eq_ignore_ascii_case(b"-5f")) {
-        Some(i) if s.len() - i - 3 >= 12 && s[i + 3..].bytes().all(|b| b.is_ascii_hexdigit()) => &s[..i],
+    // The hash is the run of hex digits at the end, after the last `-5f` (`5` and `f` are
+    // hex digits too, so the run starts with them).
+    let hex = s.bytes().rev().take_while(u8::is_ascii_hexdigit).count();
+    let at = s.len() - hex;
+    match s.as_bytes().get(at.wrapping_sub(1)..at + 2) {
+        Some([b'-', b'5', b'f' | b'F']) if hex >= 14 => &s[..at - 1],
         _ => s,
     }
 }
@@ -154,6 +158,23 @@ mod tests {
         assert!(!same("shared_cat-5fcustom-5f21dec6", "shared_cat-5fcustom-5f983b88"));
         assert_eq!(identity("SHARED_CAT-5FCustom-5F21DEC655D73F3A8C"), "cat-5fcustom");
         assert!(short_names("shared_cat-5fcustomazuredevops-5f691c36f6fa56d15c", &[]).contains(&"customazuredevops".to_owned()));
+    }
+
+    #[test]
+    fn the_hash_is_cut_exactly_where_the_last_5f_starts_a_hex_tail() {
+        // The definition, as a search for the last `-5f`.
+        let oracle = |s: &str| match s.as_bytes().windows(3).rposition(|w| w.eq_ignore_ascii_case(b"-5f")) {
+            Some(i) if s.len() - i - 3 >= 12 && s[i + 3..].bytes().all(|b| b.is_ascii_hexdigit()) => s[..i].to_owned(),
+            _ => s.to_owned(),
+        };
+        let parts = ["-5f", "-5F", "5f", "-", "a", "x", "0123456789ab", "c", "é"];
+        let mut names = vec![String::new()];
+        for _ in 0..5 {
+            names = names.iter().flat_map(|n| parts.iter().map(move |p| format!("{n}{p}"))).collect();
+            for n in &names {
+                assert_eq!(identity_part(n), oracle(n), "{n}");
+            }
+        }
     }
 
     #[test]

@@ -5,10 +5,38 @@ pub mod connector;
 pub mod settings;
 
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use crate::finding::{Finding, Loc};
 use crate::text::SourceFile;
+
+/// A name compared and hashed without ASCII case, as Dataverse compares logical names and
+/// ids: the key of maps of names, with no lower-case copy of each name made to build or to
+/// look up.
+#[derive(Debug, Clone, Copy)]
+pub struct Caseless<'a>(pub &'a str);
+
+impl PartialEq for Caseless<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(other.0)
+    }
+}
+
+impl Eq for Caseless<'_> {}
+
+impl Hash for Caseless<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut lower = [0u8; 64];
+        for chunk in self.0.as_bytes().chunks(lower.len()) {
+            let lower = &mut lower[..chunk.len()];
+            lower.copy_from_slice(chunk);
+            lower.make_ascii_lowercase();
+            state.write(lower);
+        }
+        state.write_u8(0xff);
+    }
+}
 
 /// One tree as read: its solutions, the files that could not be read, and the text of every
 /// file that was read (for snippets in reports).
@@ -315,5 +343,23 @@ mod dependency_tests {
         assert_eq!(DependencySolution::parse("Active"), None);
         assert_eq!(DependencySolution::parse(""), None);
         assert_eq!(DependencySolution::parse("Core").map(|d| d.version), Some(None));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn caseless_names_are_one_key_whatever_their_case_and_length() {
+        let long = "contoso_".repeat(20);
+        let set: HashSet<Caseless<'_>> = ["Contoso_Billing_SQL", long.as_str()].into_iter().map(Caseless).collect();
+        assert!(set.contains(&Caseless("contoso_billing_sql")));
+        assert!(set.contains(&Caseless(&long.to_ascii_uppercase())));
+        assert!(!set.contains(&Caseless("contoso_billing_sq")));
+        assert!(!set.contains(&Caseless(&long[..long.len() - 1])));
+        // Only ASCII letters fold, as in Dataverse's logical names.
+        assert_ne!(Caseless("É"), Caseless("é"));
     }
 }

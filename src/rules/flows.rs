@@ -4,18 +4,18 @@ use std::collections::{HashMap, HashSet};
 
 use super::{Context, list};
 use crate::finding::{Finding, Loc, Severity, code_span};
-use crate::model::{Binding, Flow, FlowEntry, Reference, Solution, connector, root_label};
+use crate::model::{Binding, Caseless, Flow, FlowEntry, Reference, Solution, connector, root_label};
 use crate::rules::registry::{self, Rule};
 
 pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     // Thousands of flows look names up in hundreds of references: index them once.
-    let by_name: HashMap<(*const Solution, String), &Reference> = ctx
+    let by_name: HashMap<(*const Solution, Caseless<'_>), &Reference> = ctx
         .snapshot
         .references()
-        .map(|(s, r)| ((std::ptr::from_ref(s), r.logical_name.to_ascii_lowercase()), r))
+        .map(|(s, r)| ((std::ptr::from_ref(s), Caseless(&r.logical_name)), r))
         .collect();
-    let lookup = |s: &Solution, name: &str| by_name.get(&(std::ptr::from_ref(s), name.to_ascii_lowercase())).copied();
+    let lookup = |s: &Solution, name: &str| by_name.get(&(std::ptr::from_ref(s), Caseless(name))).copied();
     for (s, f) in ctx.snapshot.flows() {
         for e in &f.entries {
             let start = out.len();
@@ -346,11 +346,7 @@ fn undefined(ctx: &Context<'_>, s: &Solution, f: &Flow, logical_name: &str, loc:
 
 /// CR503: references that no flow (in any solution of the tree), app or bot uses.
 fn unused(ctx: &Context<'_>) -> Vec<Finding> {
-    let bound: HashSet<String> = ctx
-        .snapshot
-        .flows()
-        .flat_map(|(_, f)| f.bound_references().map(str::to_ascii_lowercase))
-        .collect();
+    let bound: HashSet<Caseless<'_>> = ctx.snapshot.flows().flat_map(|(_, f)| f.bound_references().map(Caseless)).collect();
     let mut out = Vec::new();
     for s in &ctx.snapshot.solutions {
         let app_connectors: HashSet<String> = s
@@ -359,7 +355,7 @@ fn unused(ctx: &Context<'_>) -> Vec<Finding> {
             .flat_map(|a| a.connectors.iter().map(|c| connector::identity(c)))
             .collect();
         for r in &s.references {
-            let by_flow = bound.contains(&r.logical_name.to_ascii_lowercase());
+            let by_flow = bound.contains(&Caseless(&r.logical_name));
             let by_app = r
                 .connector_id
                 .as_deref()

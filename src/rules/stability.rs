@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::finding::{Finding, Loc, Severity, code_span};
 use crate::model::settings::SettingsFile;
-use crate::model::{Binding, Flow, Reference, Snapshot, Solution, connector};
+use crate::model::{Binding, Caseless, Flow, Reference, Snapshot, Solution, connector};
 use crate::rules::list;
 use crate::rules::registry;
 
@@ -246,24 +246,24 @@ pub fn analyze(base: &Snapshot, head: &Snapshot, config: &Config) -> Analysis {
 /// Flows by lower-case workflow id and references by lower-case logical name: the lookups run
 /// once per flow and reference, and a linear search would make 2,000 flows quadratic.
 struct Index<'a> {
-    flows: HashMap<String, &'a Flow>,
-    refs: HashMap<String, &'a Reference>,
+    flows: HashMap<Caseless<'a>, &'a Flow>,
+    refs: HashMap<Caseless<'a>, &'a Reference>,
 }
 
 impl<'a> Index<'a> {
     fn of(s: &'a Solution) -> Self {
         Index {
-            flows: s.flows.iter().map(|f| (f.id.to_ascii_lowercase(), &**f)).collect(),
-            refs: s.references.iter().map(|r| (r.logical_name.to_ascii_lowercase(), r)).collect(),
+            flows: s.flows.iter().map(|f| (Caseless(f.id.as_str()), &**f)).collect(),
+            refs: s.references.iter().map(|r| (Caseless(r.logical_name.as_str()), r)).collect(),
         }
     }
 
     fn flow(&self, id: &str) -> Option<&'a Flow> {
-        self.flows.get(&id.to_ascii_lowercase()).copied()
+        self.flows.get(&Caseless(id)).copied()
     }
 
     fn reference(&self, name: &str) -> Option<&'a Reference> {
-        self.refs.get(&name.to_ascii_lowercase()).copied()
+        self.refs.get(&Caseless(name)).copied()
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use crate::config::{Config, Identity};
 use crate::finding::{Loc, code_span};
-use crate::model::{Binding, Flow, Reference, Snapshot, Solution};
+use crate::model::{Binding, Caseless, Flow, Reference, Snapshot, Solution};
 use crate::rules::list;
 
 /// A flow and the identity it runs as (an index into `config.identity`).
@@ -101,9 +101,9 @@ pub fn assign<'a>(snapshot: &'a Snapshot, config: &'a Config) -> Assignment<'a> 
     }
 
     let mut references: Vec<RefInfo<'a>> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut index: HashMap<Caseless<'a>, usize> = HashMap::new();
     for (s, r) in snapshot.references() {
-        let key = r.logical_name.to_ascii_lowercase();
+        let key = Caseless(r.logical_name.as_str());
         if index.contains_key(&key) {
             continue;
         }
@@ -121,8 +121,7 @@ pub fn assign<'a>(snapshot: &'a Snapshot, config: &'a Config) -> Assignment<'a> 
             let Binding::Reference { logical_name, loc } = &e.binding else {
                 continue;
             };
-            let key = logical_name.to_ascii_lowercase();
-            let ri = *index.entry(key).or_insert_with(|| {
+            let ri = *index.entry(Caseless(logical_name.as_str())).or_insert_with(|| {
                 references.push(RefInfo {
                     logical_name: logical_name.clone(),
                     solution: None,
