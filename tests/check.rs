@@ -185,6 +185,43 @@ fn symlink_loops_and_non_utf8_paths_are_reported() {
     assert!(messages.iter().any(|m| m.contains("not valid UTF-8")), "{messages:?}");
 }
 
+#[cfg(unix)]
+#[test]
+fn a_folder_whose_name_is_not_utf8_is_read_like_any_other() {
+    use std::os::unix::ffi::OsStrExt;
+    let f = Fixture::new();
+    solution(&f, "x", "S", "contoso", &[("contoso_billing_outlook", "Mail", "shared_office365")]);
+    f.write(
+        "x/Workflows/Pay-00000000-0000-0000-0000-000000000001.json",
+        flow_json(&[("k", "contoso_billing_outlook", "shared_office365")]),
+    );
+    let odd = std::ffi::OsStr::from_bytes(b"caf\xe9");
+    std::fs::rename(f.path().join("x"), f.path().join(odd)).expect("rename");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_connref"))
+        .arg("check")
+        .arg(odd)
+        .args(["--format", "json"])
+        .current_dir(f.path())
+        .output()
+        .expect("connref runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let doc: Value = serde_json::from_str(&stdout).expect("json");
+    // Every file is read; the folder's own name cannot be shown, so paths start below it.
+    let codes: Vec<(&str, &str)> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| (f["code"].as_str().unwrap_or_default(), f["path"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        codes,
+        [("CR509", "Workflows/Pay-00000000-0000-0000-0000-000000000001.json")],
+        "{stdout}"
+    );
+    assert_eq!(doc["summary"]["files"], 3, "{stdout}");
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+}
+
 #[test]
 fn a_large_valid_flow_is_just_a_flow() {
     let f = Fixture::new();

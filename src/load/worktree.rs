@@ -43,7 +43,12 @@ impl WorkTree {
             }
             None => (PathBuf::new(), path.to_path_buf()),
         };
-        let prefix = slash(&prefix).unwrap_or_default();
+        let (base, prefix) = match slash(&prefix) {
+            Some(shown) => (base, shown),
+            // A folder whose name is not UTF-8 cannot be named in a report: its files are
+            // read from it and reported below it.
+            None => (base.join(&prefix), String::new()),
+        };
         let prefix = prefix.trim_start_matches("./").trim_end_matches('/').to_owned();
         let prefix = if prefix == "." { String::new() } else { prefix };
         let root_len = path.as_os_str().len();
@@ -108,11 +113,13 @@ fn from_current_dir(top: &Path) -> PathBuf {
 }
 
 /// The part of `entry` below the walk's root (the first `root_len` bytes: walkdir joins names
-/// onto the root as given), with `/` separators, or `None` when it is not UTF-8. A byte
+/// onto the root as given), with `/` separators, or `None` when that part is not UTF-8. A byte
 /// prefix instead of `Path::strip_prefix`, and one string instead of a list of components:
 /// this runs for every file of the tree before anything else can start.
 fn below(entry: &Path, root_len: usize) -> Option<Cow<'_, str>> {
-    let rel = entry.to_str()?.get(root_len..)?.trim_start_matches(std::path::is_separator);
+    // Only the part below the root must be UTF-8: the root is the user's, as given.
+    let rel = entry.as_os_str().as_encoded_bytes().get(root_len..)?;
+    let rel = std::str::from_utf8(rel).ok()?.trim_start_matches(std::path::is_separator);
     Some(if std::path::MAIN_SEPARATOR == '/' {
         Cow::Borrowed(rel)
     } else {
