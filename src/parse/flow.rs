@@ -1,5 +1,7 @@
 //! Cloud flows: `Workflows/<Name>-<GUID>.json` and the `.json.data.xml` beside it.
 
+use std::borrow::Cow;
+
 use super::json::{JsonError, Member, Stream, Value};
 use super::solution::{is_guid, normalize_guid};
 use super::{ParseError, xml};
@@ -224,18 +226,71 @@ fn legacy_key(expr: &str) -> Option<&str> {
     Some(&rest[..rest.find('\'')?])
 }
 
+/// The children of `<Workflow>` that connref reads, in the order of [`Meta::picked`].
+const META_CHILDREN: [&str; 3] = ["StateCode", "Category", "StatusCode"];
+
+/// A `.json.data.xml` as it goes by: the root element and the first of each child that
+/// connref reads. A flow has one such file, and building its whole element tree cost more
+/// than checking it.
+#[derive(Default)]
+struct Meta<'a> {
+    root: Option<xml::Element<'a>>,
+    /// How many elements are open.
+    open: usize,
+    /// The `META_CHILDREN` index of the open child of the root being kept, if any.
+    current: Option<usize>,
+    /// Offset, start-tag length and text of each kept child.
+    picked: [Option<(usize, usize, Cow<'a, str>)>; 3],
+}
+
+impl<'a> xml::Sink<'a> for Meta<'a> {
+    fn open(&mut self, element: xml::Element<'a>, depth: usize) {
+        self.open = depth + 1;
+        match depth {
+            0 => self.root = Some(element),
+            1 => {
+                self.current = META_CHILDREN
+                    .iter()
+                    .position(|c| *c == element.name)
+                    .filter(|&i| self.picked[i].is_none());
+                if let Some(i) = self.current {
+                    self.picked[i] = Some((element.offset, element.tag_len, Cow::Borrowed("")));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn text(&mut self, piece: Cow<'a, str>) {
+        // Only text directly inside a kept child of the root.
+        if self.open == 2
+            && let Some((_, _, text)) = self.current.and_then(|i| self.picked[i].as_mut())
+        {
+            xml::append(text, piece);
+        }
+    }
+
+    fn close(&mut self) {
+        if self.open == 2 {
+            self.current = None;
+        }
+        self.open -= 1;
+    }
+}
+
 /// The `.json.data.xml`: display name, category, state.
 pub fn parse_meta(file: &SourceFile) -> Result<(Option<String>, FlowMeta), ParseError> {
-    let root = xml::parse(&file.text)?;
+    let mut meta = Meta::default();
+    xml::read(&file.text, &mut meta)?;
+    let root = meta.root.ok_or_else(xml::no_element)?;
     if root.name != "Workflow" {
         return Err(ParseError::new(
             format!("expected the root element <Workflow>, found <{}>", root.name),
             root.offset,
         ));
     }
-    let state = root
-        .child("StateCode")
-        .map(|s| (s.text.trim().to_owned(), file.loc(s.offset, s.tag_len)));
+    let [state, category, status] = meta.picked;
+    let text = |child: Option<(usize, usize, Cow<'_, str>)>| child.map(|(_, _, t)| t.trim().to_owned()).filter(|t| !t.is_empty());
     let name = root.attr("Name").filter(|a| !a.value.is_empty());
     Ok((
         root.attr("WorkflowId").map(|a| normalize_guid(&a.value)),
@@ -248,9 +303,9 @@ pub fn parse_meta(file: &SourceFile) -> Result<(Option<String>, FlowMeta), Parse
                 let open = raw.find(['"', '\'']).map_or(0, |q| q + 1);
                 file.loc(a.offset + open, raw.len().saturating_sub(open + 1))
             }),
-            category: root.child_text("Category").map(str::to_owned),
-            state,
-            status: root.child_text("StatusCode").map(str::to_owned),
+            category: text(category),
+            state: state.map(|(offset, tag_len, t)| (t.trim().to_owned(), file.loc(offset, tag_len))),
+            status: text(status),
         },
     ))
 }
@@ -324,6 +379,74 @@ mod tests {
         // The body is still validated.
         let broken = text.replace(r#""ABC"}"#, r#""ABC",}"#);
         assert!(parse_body(&SourceFile::new("f.json", broken)).is_err());
+    }
+
+    /// `parse_meta` as it was written over the element tree: the streaming reader must say
+    /// exactly the same, results and errors alike.
+    fn meta_by_tree(file: &SourceFile) -> Result<(Option<String>, FlowMeta), ParseError> {
+        let root = xml::parse(&file.text)?;
+        if root.name != "Workflow" {
+            return Err(ParseError::new(
+                format!("expected the root element <Workflow>, found <{}>", root.name),
+                root.offset,
+            ));
+        }
+        let name = root.attr("Name").filter(|a| !a.value.is_empty());
+        Ok((
+            root.attr("WorkflowId").map(|a| normalize_guid(&a.value)),
+            FlowMeta {
+                path: file.path.clone(),
+                name: name.map(|a| a.value.to_string()),
+                name_loc: name.map(|a| {
+                    let raw = file.text.get(a.offset..a.offset + a.len).unwrap_or_default();
+                    let open = raw.find(['"', '\'']).map_or(0, |q| q + 1);
+                    file.loc(a.offset + open, raw.len().saturating_sub(open + 1))
+                }),
+                category: root.child_text("Category").map(str::to_owned),
+                state: root
+                    .child("StateCode")
+                    .map(|s| (s.text.trim().to_owned(), file.loc(s.offset, s.tag_len))),
+                status: root.child_text("StatusCode").map(str::to_owned),
+            },
+        ))
+    }
+
+    #[test]
+    fn metadata_is_read_as_the_element_tree_reads_it() {
+        let mut texts: Vec<String> = [
+            "<Workflow WorkflowId=\"{AB-CD}\" Name=\"Pay &amp; go\"><StateCode>1</StateCode><Category> 5 </Category></Workflow>",
+            "<Workflow><StateCode>0</StateCode><StateCode>1</StateCode><StatusCode/></Workflow>",
+            "<Workflow><StateCode><x>9</x>1<![CDATA[2]]>&#51;<!-- c --></StateCode><Category></Category></Workflow>",
+            "<Workflow><LocalizedNames><StateCode>7</StateCode></LocalizedNames><StatusCode>\n 2 \n</StatusCode></Workflow>",
+            "<?xml version=\"1.0\"?>\n<Process Name=\"x\"><StateCode>1</StateCode></Process>",
+            "<Workflow Name=''><StateCode>1</StateCode></Workflow><Workflow/>",
+            "<Workflow>text</Workflow> tail",
+            "<Workflow><StateCode>&bogus;</StateCode></Workflow>",
+            "",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let handmade = texts.len();
+        let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+        for dir in [example, corpus] {
+            for entry in walkdir::WalkDir::new(dir).into_iter().flatten() {
+                if entry.file_name().to_string_lossy().ends_with(".json.data.xml")
+                    && let Ok(text) = std::fs::read_to_string(entry.path())
+                {
+                    texts.push(text.trim_start_matches('\u{feff}').to_owned());
+                }
+            }
+        }
+        assert!(texts.len() > handmade, "the examples hold .json.data.xml files");
+        // Every way a file can end early, for the handmade ones and the first real ones.
+        for t in texts.clone().iter().take(handmade + 3) {
+            texts.extend(t.char_indices().map(|(i, _)| t[..i].to_owned()));
+        }
+        for t in &texts {
+            let file = SourceFile::new("f.json.data.xml", t.clone());
+            assert_eq!(format!("{:?}", parse_meta(&file)), format!("{:?}", meta_by_tree(&file)), "{t}");
+        }
     }
 
     #[test]

@@ -111,7 +111,8 @@ fn local<'a>(text: &'a str, qualified: &[u8], offset: usize) -> Result<&'a str, 
     Ok(name.bytes().rposition(|b| b == b':').map_or(name, |c| &name[c + 1..]))
 }
 
-fn append<'a>(to: &mut Cow<'a, str>, piece: Cow<'a, str>) {
+/// Adds a piece of text to what an element already holds, copying only from the second piece.
+pub fn append<'a>(to: &mut Cow<'a, str>, piece: Cow<'a, str>) {
     if to.is_empty() {
         *to = piece;
     } else {
@@ -232,8 +233,57 @@ fn find_attr(tag: &[u8], key: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
+/// What a reader does with a document as [`read`] walks it. [`parse`] builds the whole tree;
+/// a reader that needs a few elements of a file read thousands of times (a flow's
+/// `.json.data.xml`) keeps only those. Either way the document is checked the same.
+pub trait Sink<'a> {
+    /// An element opens (an empty element opens and closes at once); `depth` is 0 for the root.
+    fn open(&mut self, element: Element<'a>, depth: usize);
+    /// Text, CDATA or a resolved reference directly inside the innermost open element.
+    fn text(&mut self, piece: Cow<'a, str>);
+    /// The innermost open element closes.
+    fn close(&mut self);
+}
+
 /// Parses a whole document and returns its root element.
 pub fn parse(text: &str) -> Result<Element<'_>, XmlError> {
+    #[derive(Default)]
+    struct Tree<'a> {
+        open: Vec<Element<'a>>,
+        root: Option<Element<'a>>,
+    }
+    impl<'a> Sink<'a> for Tree<'a> {
+        fn open(&mut self, element: Element<'a>, _: usize) {
+            self.open.push(element);
+        }
+        fn text(&mut self, piece: Cow<'a, str>) {
+            if let Some(top) = self.open.last_mut() {
+                append(&mut top.text, piece);
+            }
+        }
+        fn close(&mut self) {
+            let Some(element) = self.open.pop() else { return };
+            match self.open.last_mut() {
+                Some(parent) => parent.children.push(element),
+                None => self.root = Some(element),
+            }
+        }
+    }
+    let mut tree = Tree::default();
+    read(text, &mut tree)?;
+    tree.root.ok_or_else(no_element)
+}
+
+pub fn no_element() -> XmlError {
+    XmlError {
+        message: "the file holds no XML element".into(),
+        offset: 0,
+    }
+}
+
+/// Checks a whole document and hands its elements and texts to `sink`; `Ok` means there was
+/// exactly one root element.
+pub fn read<'a>(text: &'a str, sink: &mut impl Sink<'a>) -> Result<(), XmlError> {
     if let Some((offset, c)) = forbidden_char(text) {
         return Err(XmlError {
             message: format!("the control character U+{:04X} is not allowed in XML", c as u32),
@@ -242,8 +292,22 @@ pub fn parse(text: &str) -> Result<Element<'_>, XmlError> {
     }
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = true;
-    let mut stack: Vec<Element<'_>> = Vec::new();
-    let mut root: Option<Element<'_>> = None;
+    // Name and offset of each open element, innermost last.
+    let mut open: Vec<(&'a str, usize)> = Vec::new();
+    let mut had_root = false;
+    // An element that closes at the top is the root, unless there was one already.
+    let mut closed_at_top = |open: &[(&str, usize)], offset: usize| {
+        if !open.is_empty() {
+            return Ok(());
+        }
+        if std::mem::replace(&mut had_root, true) {
+            return Err(XmlError {
+                message: "a second root element".into(),
+                offset,
+            });
+        }
+        Ok(())
+    };
     loop {
         let before = reader.buffer_position() as usize;
         let event = reader.read_event().map_err(|e| XmlError {
@@ -254,28 +318,35 @@ pub fn parse(text: &str) -> Result<Element<'_>, XmlError> {
         // Text events hold the white space before a tag, so `before` is the `<` of a tag.
         match event {
             Event::Start(s) => {
-                if stack.len() >= MAX_DEPTH {
+                if open.len() >= MAX_DEPTH {
                     return Err(XmlError {
                         message: format!("elements are nested deeper than {MAX_DEPTH} levels"),
                         offset: before,
                     });
                 }
-                stack.push(element(text, &s, before, after)?);
+                let el = element(text, &s, before, after)?;
+                open.push((el.name, before));
+                sink.open(el, open.len() - 1);
             }
             Event::Empty(s) => {
                 let el = element(text, &s, before, after)?;
-                attach(&mut stack, &mut root, el, before)?;
+                closed_at_top(&open, before)?;
+                sink.open(el, open.len());
+                sink.close();
             }
             Event::End(_) => {
-                let el = stack.pop().ok_or_else(|| XmlError {
-                    message: "unexpected closing tag".into(),
-                    offset: before,
-                })?;
-                attach(&mut stack, &mut root, el, before)?;
+                if open.pop().is_none() {
+                    return Err(XmlError {
+                        message: "unexpected closing tag".into(),
+                        offset: before,
+                    });
+                }
+                closed_at_top(&open, before)?;
+                sink.close();
             }
             Event::Text(t) => {
-                if let Some(top) = stack.last_mut() {
-                    append(&mut top.text, keep(text, t.xml10_content()));
+                if !open.is_empty() {
+                    sink.text(keep(text, t.xml10_content()));
                 } else if !t.xml10_content().trim().is_empty() {
                     return Err(XmlError {
                         message: "text outside the root element".into(),
@@ -284,8 +355,8 @@ pub fn parse(text: &str) -> Result<Element<'_>, XmlError> {
                 }
             }
             Event::CData(t) => {
-                if let Some(top) = stack.last_mut() {
-                    append(&mut top.text, keep(text, t.xml10_content()));
+                if !open.is_empty() {
+                    sink.text(keep(text, t.xml10_content()));
                 }
             }
             Event::GeneralRef(r) => {
@@ -309,8 +380,8 @@ pub fn parse(text: &str) -> Result<Element<'_>, XmlError> {
                         offset: before,
                     });
                 }
-                if let Some(top) = stack.last_mut() {
-                    append(&mut top.text, Cow::Owned(resolved));
+                if !open.is_empty() {
+                    sink.text(Cow::Owned(resolved));
                 }
             }
             Event::Eof => break,
@@ -324,30 +395,13 @@ pub fn parse(text: &str) -> Result<Element<'_>, XmlError> {
             Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
         }
     }
-    if let Some(open) = stack.last() {
+    if let Some((name, offset)) = open.last() {
         return Err(XmlError {
-            message: format!("the file ends before `<{}>` is closed", open.name),
-            offset: open.offset,
+            message: format!("the file ends before `<{name}>` is closed"),
+            offset: *offset,
         });
     }
-    root.ok_or_else(|| XmlError {
-        message: "the file holds no XML element".into(),
-        offset: 0,
-    })
-}
-
-fn attach<'a>(stack: &mut [Element<'a>], root: &mut Option<Element<'a>>, el: Element<'a>, offset: usize) -> Result<(), XmlError> {
-    match stack.last_mut() {
-        Some(parent) => parent.children.push(el),
-        None if root.is_none() => *root = Some(el),
-        None => {
-            return Err(XmlError {
-                message: "a second root element".into(),
-                offset,
-            });
-        }
-    }
-    Ok(())
+    if had_root { Ok(()) } else { Err(no_element()) }
 }
 
 #[cfg(test)]
