@@ -274,7 +274,7 @@ impl<'a> xml::Sink<'a> for Meta<'a> {
         if self.open == 2 {
             self.current = None;
         }
-        self.open -= 1;
+        self.open = self.open.saturating_sub(1);
     }
 }
 
