@@ -240,7 +240,7 @@ struct Meta<'a> {
     /// The `META_CHILDREN` index of the open child of the root being kept, if any.
     current: Option<usize>,
     /// Offset, start-tag length and text of each kept child.
-    picked: [Option<(usize, usize, Cow<'a, str>)>; 3],
+    picked: [Picked<'a>; 3],
 }
 
 impl<'a> xml::Sink<'a> for Meta<'a> {
@@ -283,14 +283,25 @@ pub fn parse_meta(file: &SourceFile) -> Result<(Option<String>, FlowMeta), Parse
     let mut meta = Meta::default();
     xml::read(&file.text, &mut meta)?;
     let root = meta.root.ok_or_else(xml::no_element)?;
+    meta_of(file, &root, meta.picked)
+}
+
+/// A kept child of `<Workflow>`: offset, start-tag length and text.
+type Picked<'a> = Option<(usize, usize, Cow<'a, str>)>;
+
+/// The metadata in the root element and its kept children (in the order of `META_CHILDREN`).
+fn meta_of(
+    file: &SourceFile,
+    root: &xml::Element<'_>,
+    [state, category, status]: [Picked<'_>; 3],
+) -> Result<(Option<String>, FlowMeta), ParseError> {
     if root.name != "Workflow" {
         return Err(ParseError::new(
             format!("expected the root element <Workflow>, found <{}>", root.name),
             root.offset,
         ));
     }
-    let [state, category, status] = meta.picked;
-    let text = |child: Option<(usize, usize, Cow<'_, str>)>| child.map(|(_, _, t)| t.trim().to_owned()).filter(|t| !t.is_empty());
+    let text = |child: Picked<'_>| child.map(|(_, _, t)| t.trim().to_owned()).filter(|t| !t.is_empty());
     let name = root.attr("Name").filter(|a| !a.value.is_empty());
     Ok((
         root.attr("WorkflowId").map(|a| normalize_guid(&a.value)),
@@ -381,34 +392,12 @@ mod tests {
         assert!(parse_body(&SourceFile::new("f.json", broken)).is_err());
     }
 
-    /// `parse_meta` as it was written over the element tree: the streaming reader must say
-    /// exactly the same, results and errors alike.
+    /// The children `parse_meta` keeps, found in the element tree: the streaming reader must
+    /// pick the same ones and fail the same way.
     fn meta_by_tree(file: &SourceFile) -> Result<(Option<String>, FlowMeta), ParseError> {
         let root = xml::parse(&file.text)?;
-        if root.name != "Workflow" {
-            return Err(ParseError::new(
-                format!("expected the root element <Workflow>, found <{}>", root.name),
-                root.offset,
-            ));
-        }
-        let name = root.attr("Name").filter(|a| !a.value.is_empty());
-        Ok((
-            root.attr("WorkflowId").map(|a| normalize_guid(&a.value)),
-            FlowMeta {
-                path: file.path.clone(),
-                name: name.map(|a| a.value.to_string()),
-                name_loc: name.map(|a| {
-                    let raw = file.text.get(a.offset..a.offset + a.len).unwrap_or_default();
-                    let open = raw.find(['"', '\'']).map_or(0, |q| q + 1);
-                    file.loc(a.offset + open, raw.len().saturating_sub(open + 1))
-                }),
-                category: root.child_text("Category").map(str::to_owned),
-                state: root
-                    .child("StateCode")
-                    .map(|s| (s.text.trim().to_owned(), file.loc(s.offset, s.tag_len))),
-                status: root.child_text("StatusCode").map(str::to_owned),
-            },
-        ))
+        let picked = META_CHILDREN.map(|name| root.child(name).map(|c| (c.offset, c.tag_len, c.text.clone())));
+        meta_of(file, &root, picked)
     }
 
     #[test]
