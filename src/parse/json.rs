@@ -515,25 +515,7 @@ impl<'a> Parser<'a> {
     /// Offset of the next `"` or `\\` of the string opened at `open`; control characters on
     /// the way are errors.
     fn string_end(&self, open: usize) -> Result<usize, JsonError> {
-        // Eight bytes at a time, one pass for the three kinds of byte that end the scan: most
-        // strings in flows are short keys, where a vectorised search costs more to set up
-        // than it saves.
-        let mut i = self.i;
-        while let Some(w) = swar::word(self.s, i) {
-            // A quote, a backslash or a control character.
-            let hits = swar::first_stop(w, b'"', b'\\');
-            if hits != 0 {
-                i += swar::first(hits);
-                break;
-            }
-            i += 8;
-        }
-        while let Some(&b) = self.s.get(i) {
-            if b == b'"' || b == b'\\' || b < 0x20 {
-                break;
-            }
-            i += 1;
-        }
+        let i = swar::string_stop(self.s, self.i);
         match self.s.get(i) {
             None => Err(JsonError {
                 message: "unterminated string".into(),
