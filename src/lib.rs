@@ -15,6 +15,7 @@ pub mod model;
 pub mod naming_template;
 #[cfg(feature = "online")]
 pub mod online;
+pub mod parallel;
 pub mod parse;
 pub mod report;
 pub mod rules;

@@ -9,8 +9,7 @@ pub mod worktree;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::config::Config;
 use crate::discover::{self, FlowFiles, Layout, ManifestFiles, MetaKind, RootFiles};
@@ -101,6 +100,7 @@ enum Parsed {
     Bot(usize, Vec<crate::model::BotLink>),
 }
 
+#[derive(Default)]
 struct Output {
     parsed: Vec<Parsed>,
     problems: Vec<Finding>,
@@ -315,36 +315,17 @@ fn jobs(roots: &[RootFiles]) -> Vec<Job<'_>> {
 }
 
 fn run_jobs(source: &dyn Source, jobs: &[Job<'_>]) -> Output {
-    let next = AtomicUsize::new(0);
-    let out = Mutex::new(Output {
-        parsed: Vec::new(),
-        problems: Vec::new(),
-        files: 0,
-    });
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                let mut local = Output {
-                    parsed: Vec::new(),
-                    problems: Vec::new(),
-                    files: 0,
-                };
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(job) = jobs.get(i) else { break };
-                    run_job(source, job, &mut local);
-                }
-                // A poisoned lock means another worker panicked; its panic is re-raised by
-                // `scope`, so recovering the data here loses nothing.
-                let mut all = out.lock().unwrap_or_else(|e| e.into_inner());
-                all.parsed.append(&mut local.parsed);
-                all.problems.append(&mut local.problems);
-                all.files += local.files;
-            });
-        }
-    });
-    out.into_inner().unwrap_or_else(|e| e.into_inner())
+    let mut all = Output::default();
+    for mut out in crate::parallel::map(jobs.len(), |i| {
+        let mut out = Output::default();
+        run_job(source, &jobs[i], &mut out);
+        out
+    }) {
+        all.parsed.append(&mut out.parsed);
+        all.problems.append(&mut out.problems);
+        all.files += out.files;
+    }
+    all
 }
 
 /// `JsonFileName` (`/modernflows/<guid>/<Name>-<GUID>.json`) as a repository path, or why it

@@ -68,15 +68,7 @@ pub fn check_families(ctx: &Context<'_>, wanted: impl Fn(Family) -> bool) -> (Ve
     let families: Vec<_> = FAMILIES.iter().filter(|(family, _)| wanted(*family)).map(|(_, run)| run).collect();
     // The families are independent pure functions of the snapshot: they run side by side, and
     // their findings are joined in this fixed order.
-    std::thread::scope(|scope| {
-        let running: Vec<_> = families.iter().skip(1).map(|family| scope.spawn(|| family(ctx))).collect();
-        if let Some(first) = families.first() {
-            findings.extend(first(ctx));
-        }
-        for family in running {
-            findings.extend(family.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-        }
-    });
+    findings.extend(crate::parallel::map(families.len(), |i| families[i](ctx)).into_iter().flatten());
     name_twin_roots(ctx.snapshot, &mut findings);
     finish_keeping_ignored(ctx.config, findings)
 }
