@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use super::json::{JsonError, Member, Stream, Value};
+use super::json::{Member, Stream, Value, Visit, Walker};
 use super::solution::{is_guid, normalize_guid};
 use super::{ParseError, xml};
 use crate::finding::Loc;
@@ -107,7 +107,7 @@ fn properties(file: &SourceFile, s: &mut Stream<'_>, body: &mut FlowBody) -> Res
                     }
                     Ok(())
                 }
-                _ => walk_hosts(file, s, false, body).map_err(ParseError::from),
+                _ => s.walk(false, &mut Hosts { file, body: &mut *body }).map_err(ParseError::from),
             })?;
             if handled { Ok(()) } else { Ok(s.skip()?) }
         }
@@ -177,23 +177,30 @@ fn entry(file: &SourceFile, m: &Member<'_>) -> Result<FlowEntry, ParseError> {
 /// it is nested (scopes, conditions, switches, loops). Only `inputs.host` objects are built.
 /// The rest of `inputs` (request bodies, headers, queries: most of a flow's bytes) is only
 /// validated: the workflow definition language nests actions under `actions`, `else`, `cases`
-/// and `default`, never inside an action's inputs.
-fn walk_hosts(file: &SourceFile, s: &mut Stream<'_>, in_inputs: bool, body: &mut FlowBody) -> Result<(), JsonError> {
-    match s.peek() {
-        Some(b'{') if in_inputs => s
-            .object(|s, key, _| {
-                if key == "host" {
-                    let host = s.value()?;
-                    read_host(file, &host, body);
-                    Ok(())
-                } else {
-                    s.skip()
-                }
-            })
-            .map(drop),
-        Some(b'{') => s.object(|s, key, _| walk_hosts(file, s, key == "inputs", body)).map(drop),
-        Some(b'[') => s.array(|s| walk_hosts(file, s, false, body)).map(drop),
-        _ => s.skip(),
+/// and `default`, never inside an action's inputs. The mode is whether the container walked is
+/// the value of an `inputs`.
+struct Hosts<'f> {
+    file: &'f SourceFile,
+    body: &'f mut FlowBody,
+}
+
+impl<'a> Walker<'a> for Hosts<'_> {
+    type Mode = bool;
+
+    fn member(&mut self, in_inputs: bool, key: &str) -> Visit<bool> {
+        match (in_inputs, key) {
+            (true, "host") => Visit::Take,
+            (true, _) => Visit::Skip,
+            (false, key) => Visit::Walk(key == "inputs"),
+        }
+    }
+
+    fn item(&mut self, _: bool) -> Visit<bool> {
+        Visit::Walk(false)
+    }
+
+    fn take(&mut self, host: Value<'a>) {
+        read_host(self.file, &host, self.body);
     }
 }
 

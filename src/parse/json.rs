@@ -134,6 +134,27 @@ pub fn parse(text: &str) -> Result<Document<'_>, JsonError> {
     })
 }
 
+/// What a [`Walker`] does with the value of a member or an item it is shown.
+pub enum Visit<M> {
+    /// Go through it (when it is an object or an array), showing its members or items in
+    /// this mode.
+    Walk(M),
+    /// Validate it without looking.
+    Skip,
+    /// Build it as a tree and hand it to [`Walker::take`].
+    Take,
+}
+
+/// A reader that needs a few values from anywhere in a large document: [`Stream::walk`] shows
+/// it every member and item of the containers it walks into, each with the mode its container
+/// was walked in, and validates the rest at the speed of a skip.
+pub trait Walker<'a> {
+    type Mode: Copy;
+    fn member(&mut self, mode: Self::Mode, key: &str) -> Visit<Self::Mode>;
+    fn item(&mut self, mode: Self::Mode) -> Visit<Self::Mode>;
+    fn take(&mut self, value: Value<'a>);
+}
+
 /// Streaming access for large documents: an object is visited member by member, and only the
 /// values a caller asks for become trees. Flows are mostly action definitions that connref
 /// only needs to scan, so building them as trees would cost allocations for nothing.
@@ -190,6 +211,12 @@ impl<'a> Stream<'a> {
     pub fn skip(&mut self) -> Result<(), JsonError> {
         self.p.ws();
         self.p.skip(self.depth)
+    }
+
+    /// Consumes the next value, walking it in `mode` with `walker`.
+    pub fn walk<W: Walker<'a>>(&mut self, mode: W::Mode, walker: &mut W) -> Result<(), JsonError> {
+        self.p.ws();
+        self.p.walk(self.depth, mode, walker)
     }
 
     /// Visits the members of the next value when it is an object (returns `false`, consuming
@@ -512,6 +539,65 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// `skip`, showing `walker` the members and items of the containers it asks to walk.
+    fn walk<W: Walker<'a>>(&mut self, depth: usize, mode: W::Mode, walker: &mut W) -> Result<(), JsonError> {
+        if depth > MAX_DEPTH {
+            return Err(self.err(format!("nesting is deeper than {MAX_DEPTH} levels")));
+        }
+        let object = match self.s.get(self.i) {
+            Some(b'{') => true,
+            Some(b'[') => false,
+            _ => return self.skip(depth),
+        };
+        let close = if object { b'}' } else { b']' };
+        self.i += 1;
+        self.ws();
+        if self.s.get(self.i) == Some(&close) {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            let visit = if object {
+                match self.s.get(self.i) {
+                    Some(b'"') => {}
+                    Some(b'}') => return Err(self.err("trailing comma before `}`")),
+                    _ => return Err(self.unexpected("a key in double quotes")),
+                }
+                let key = self.string()?;
+                self.ws();
+                if self.s.get(self.i) != Some(&b':') {
+                    return Err(self.unexpected("`:` after the key"));
+                }
+                self.i += 1;
+                self.ws();
+                walker.member(mode, &key)
+            } else {
+                if self.s.get(self.i) == Some(&b']') {
+                    return Err(self.err("trailing comma before `]`"));
+                }
+                walker.item(mode)
+            };
+            match visit {
+                Visit::Walk(inner) => self.walk(depth + 1, inner, walker)?,
+                Visit::Skip => self.skip(depth + 1)?,
+                Visit::Take => {
+                    let value = self.value(depth + 1)?;
+                    walker.take(value);
+                }
+            }
+            self.ws();
+            match self.s.get(self.i) {
+                Some(b',') => self.i += 1,
+                Some(&b) if b == close => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.unexpected(if object { "`,` or `}`" } else { "`,` or `]`" })),
+            }
+        }
+    }
+
     /// Offset of the next `"` or `\\` of the string opened at `open`; control characters on
     /// the way are errors.
     fn string_end(&self, open: usize) -> Result<usize, JsonError> {
@@ -695,7 +781,56 @@ mod tests {
             let mut s = Stream::new(bad);
             let streamed = s.object(|s, _, _| s.skip()).and_then(|_| s.finish()).unwrap_err();
             assert_eq!(tree, streamed, "{bad}");
+            for mode in [Visit::Walk(()), Visit::Skip, Visit::Take] {
+                let mut s = Stream::new(bad);
+                let walked = s.walk((), &mut Everything(mode, Vec::new())).and_then(|_| s.finish()).unwrap_err();
+                assert_eq!(tree, walked, "{bad}");
+            }
         }
+    }
+
+    /// Answers every member and item the same way, and keeps the keys shown and values taken.
+    struct Everything(Visit<()>, Vec<String>);
+
+    impl<'a> Walker<'a> for Everything {
+        type Mode = ();
+        fn member(&mut self, _: (), key: &str) -> Visit<()> {
+            self.1.push(key.to_owned());
+            self.item(())
+        }
+        fn item(&mut self, _: ()) -> Visit<()> {
+            match self.0 {
+                Visit::Walk(()) => Visit::Walk(()),
+                Visit::Skip => Visit::Skip,
+                Visit::Take => Visit::Take,
+            }
+        }
+        fn take(&mut self, value: Value<'a>) {
+            self.1.push(format!("{}..{}", value.start, value.end));
+        }
+    }
+
+    #[test]
+    fn a_walk_shows_the_members_it_goes_through_and_hands_over_what_it_takes() {
+        let text = r#"{"a": {"x\u0079": [1, {"z": 2}]}, "b": {"c": true}, "d": "e"}"#;
+        // Keys in document order, escapes decoded, down to the deepest member.
+        let mut all = Everything(Visit::Walk(()), Vec::new());
+        Stream::new(text).walk((), &mut all).unwrap();
+        assert_eq!(all.1, ["a", "xy", "z", "b", "c", "d"]);
+        // Skipped values are not looked into; taken ones come whole, with their offsets.
+        let mut top = Everything(Visit::Take, Vec::new());
+        Stream::new(text).walk((), &mut top).unwrap();
+        assert_eq!(top.1, ["a", "6..32", "b", "39..50", "d", "57..60"]);
+        let mut none = Everything(Visit::Skip, Vec::new());
+        Stream::new(text).walk((), &mut none).unwrap();
+        assert_eq!(none.1, ["a", "b", "d"]);
+        assert!(
+            Stream::new(&format!("{}1{}", "[".repeat(600), "]".repeat(600)))
+                .walk((), &mut all)
+                .unwrap_err()
+                .message
+                .contains("nesting")
+        );
     }
 
     #[test]
