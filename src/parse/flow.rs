@@ -269,12 +269,16 @@ impl<'a> xml::Sink<'a> for Meta<'a> {
     }
 
     fn text(&mut self, piece: Cow<'a, str>) {
-        // Only text directly inside a kept child of the root.
-        if self.open == 2
+        if self.wants_text()
             && let Some((_, _, text)) = self.current.and_then(|i| self.picked[i].as_mut())
         {
             xml::append(text, piece);
         }
+    }
+
+    /// Only text directly inside a kept child of the root.
+    fn wants_text(&self) -> bool {
+        self.open == 2 && self.current.is_some()
     }
 
     fn close(&mut self) {
@@ -413,6 +417,7 @@ mod tests {
             "<Workflow WorkflowId=\"{AB-CD}\" Name=\"Pay &amp; go\"><StateCode>1</StateCode><Category> 5 </Category></Workflow>",
             "<Workflow><StateCode>0</StateCode><StateCode>1</StateCode><StatusCode/></Workflow>",
             "<Workflow><StateCode><x>9</x>1<![CDATA[2]]>&#51;<!-- c --></StateCode><Category></Category></Workflow>",
+            "<Workflow><StateCode><x>&#57;<![CDATA[8]]>&amp;</x>1</StateCode><Category>&#53;<y>&lt;</y></Category></Workflow>",
             "<Workflow><LocalizedNames><StateCode>7</StateCode></LocalizedNames><StatusCode>\n 2 \n</StatusCode></Workflow>",
             "<?xml version=\"1.0\"?>\n<Process Name=\"x\"><StateCode>1</StateCode></Process>",
             "<Workflow Name=''><StateCode>1</StateCode></Workflow><Workflow/>",

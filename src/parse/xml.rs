@@ -241,6 +241,11 @@ pub trait Sink<'a> {
     fn open(&mut self, element: Element<'a>, depth: usize);
     /// Text, CDATA or a resolved reference directly inside the innermost open element.
     fn text(&mut self, piece: Cow<'a, str>);
+    /// Whether `text` would keep text now: when not, text and CDATA are not even decoded
+    /// (they cannot be wrong; references still are, as they can).
+    fn wants_text(&self) -> bool {
+        true
+    }
     /// The innermost open element closes.
     fn close(&mut self);
 }
@@ -346,7 +351,9 @@ pub fn read<'a>(text: &'a str, sink: &mut impl Sink<'a>) -> Result<(), XmlError>
             }
             Event::Text(t) => {
                 if !open.is_empty() {
-                    sink.text(keep(text, t.xml10_content()));
+                    if sink.wants_text() {
+                        sink.text(keep(text, t.xml10_content()));
+                    }
                 } else if !t.xml10_content().trim().is_empty() {
                     return Err(XmlError {
                         message: "text outside the root element".into(),
@@ -355,7 +362,7 @@ pub fn read<'a>(text: &'a str, sink: &mut impl Sink<'a>) -> Result<(), XmlError>
                 }
             }
             Event::CData(t) => {
-                if !open.is_empty() {
+                if !open.is_empty() && sink.wants_text() {
                     sink.text(keep(text, t.xml10_content()));
                 }
             }
