@@ -88,8 +88,14 @@ impl<'a> Element<'a> {
 /// `part` as a slice of `text` when it lies inside it. quick-xml hands out pieces of the
 /// document tied to its events; their place in the document gives them its lifetime.
 fn within<'a>(text: &'a str, part: &[u8]) -> Option<&'a str> {
-    let at = (part.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+    let at = offset_in(text, part)?;
     text.get(at..at.checked_add(part.len())?)
+}
+
+/// Where `part` starts in `text`, when it lies inside it.
+fn offset_in(text: &str, part: &[u8]) -> Option<usize> {
+    let at = (part.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+    (at.checked_add(part.len())? <= text.len()).then_some(at)
 }
 
 /// `piece` with the document's lifetime: borrowed when quick-xml borrowed it, else owned.
@@ -121,7 +127,6 @@ pub fn append<'a>(to: &mut Cow<'a, str>, piece: Cow<'a, str>) {
 }
 
 fn element<'a>(text: &'a str, start: &BytesStart<'_>, offset: usize, end: usize) -> Result<Element<'a>, XmlError> {
-    let raw = &text[offset..end.min(text.len())];
     let mut attrs = Vec::new();
     for attr in start.attributes() {
         let attr = attr.map_err(|e| XmlError {
@@ -129,7 +134,12 @@ fn element<'a>(text: &'a str, start: &BytesStart<'_>, offset: usize, end: usize)
             offset,
         })?;
         let key = attr.key.as_ref();
-        let (at, len) = find_attr(raw.as_bytes(), key.as_bytes()).map_or((offset, 0), |(p, l)| (offset + p, l));
+        // The name and the raw value are slices of the document: the attribute runs from
+        // the name to the quote after the value.
+        let (at, len) = match (offset_in(text, key.as_bytes()), offset_in(text, attr.value.as_bytes())) {
+            (Some(at), Some(value)) if value > at => (at, value + attr.value.len() + 1 - at),
+            _ => (offset, 0),
+        };
         if !is_name(key) {
             return Err(XmlError {
                 message: format!("`{key}` is not an attribute name"),
@@ -203,34 +213,6 @@ fn forbidden_char(text: &str) -> Option<(usize, char)> {
 
 fn is_forbidden(c: char) -> bool {
     (c < '\u{20}' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
-}
-
-/// Offset and length of an attribute inside a raw start tag: the name preceded by white space,
-/// then optional white space, `=`, and a quoted value.
-fn find_attr(tag: &[u8], key: &[u8]) -> Option<(usize, usize)> {
-    let mut from = 0;
-    while let Some(p) = tag[from..].windows(key.len()).position(|w| w == key) {
-        let at = from + p;
-        from = at + 1;
-        if at == 0 || !tag[at - 1].is_ascii_whitespace() {
-            continue;
-        }
-        let mut i = at + key.len();
-        while tag.get(i).is_some_and(u8::is_ascii_whitespace) {
-            i += 1;
-        }
-        if tag.get(i) != Some(&b'=') {
-            continue;
-        }
-        i += 1;
-        while tag.get(i).is_some_and(u8::is_ascii_whitespace) {
-            i += 1;
-        }
-        let Some(&quote @ (b'"' | b'\'')) = tag.get(i) else { continue };
-        let close = tag[i + 1..].iter().position(|&b| b == quote)?;
-        return Some((at, i + 1 + close + 1 - at));
-    }
-    None
 }
 
 /// What a reader does with a document as [`read`] walks it. [`parse`] builds the whole tree;
@@ -427,6 +409,11 @@ mod tests {
         assert_eq!(&text[name.offset..name.offset + name.len], "name=\"n&amp;m\"");
         assert_eq!(b.text, "t<u");
         assert!(root.child("c").is_some());
+        // Each attribute as written, whatever its quotes, spacing, prefix or value.
+        let text = "<a  x = \"1\"\te=''\n p:q='v\"w' z=\"\" r=\"&#60;\"/>";
+        let a = parse(text).unwrap();
+        let written: Vec<&str> = a.attrs.iter().map(|at| &text[at.offset..at.offset + at.len]).collect();
+        assert_eq!(written, ["x = \"1\"", "e=''", "p:q='v\"w'", "z=\"\"", "r=\"&#60;\""]);
     }
 
     #[test]
