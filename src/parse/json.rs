@@ -523,7 +523,13 @@ impl<'a> Parser<'a> {
                     } else if self.s.get(self.i) == Some(&b']') {
                         return Err(self.err("trailing comma before `]`"));
                     }
-                    self.skip(depth + 1)?;
+                    // Most values are strings: no call for them (below the depth cap, where
+                    // the call would refuse them).
+                    if depth < MAX_DEPTH && self.s.get(self.i) == Some(&b'"') {
+                        self.skip_string()?;
+                    } else {
+                        self.skip(depth + 1)?;
+                    }
                     self.ws();
                     match self.s.get(self.i) {
                         Some(b',') => self.i += 1,
@@ -744,6 +750,13 @@ mod tests {
         assert_eq!(parse("  ").unwrap_err().message, "expected a JSON value, found the end of the file");
         assert_eq!(parse("{} x").unwrap_err().offset, 3);
         assert!(parse(&"[".repeat(10_000)).unwrap_err().message.contains("nesting"));
+        // Just past the cap a string is refused, skipped or built; at the cap it is taken.
+        for (levels, refused) in [(513, true), (512, false)] {
+            let deep = format!("{}\"s\"{}", "[".repeat(levels), "]".repeat(levels));
+            let built = parse(&deep).map(drop);
+            assert_eq!(built.is_err(), refused);
+            assert_eq!(Stream::new(&deep).skip(), built);
+        }
     }
 
     #[test]
