@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use super::json::{Member, Stream, Value, Visit, Walker};
+use super::json::{Key, Member, Stream, Value, Visit, Walker};
 use super::solution::{is_guid, normalize_guid};
 use super::{ParseError, xml};
 use crate::finding::Loc;
@@ -187,11 +187,11 @@ struct Hosts<'f> {
 impl<'a> Walker<'a> for Hosts<'_> {
     type Mode = bool;
 
-    fn member(&mut self, in_inputs: bool, key: &str) -> Visit<bool> {
-        match (in_inputs, key) {
-            (true, "host") => Visit::Take,
-            (true, _) => Visit::Skip,
-            (false, key) => Visit::Walk(key == "inputs"),
+    fn member(&mut self, in_inputs: bool, key: &Key<'a>) -> Visit<bool> {
+        match in_inputs {
+            true if key.is("host") => Visit::Take,
+            true => Visit::Skip,
+            false => Visit::Walk(key.is("inputs")),
         }
     }
 
@@ -401,6 +401,14 @@ mod tests {
         // The body is still validated.
         let broken = text.replace(r#""ABC"}"#, r#""ABC",}"#);
         assert!(parse_body(&SourceFile::new("f.json", broken)).is_err());
+    }
+
+    #[test]
+    fn keys_written_with_escapes_are_read_as_their_names() {
+        let text = r#"{"properties":{"connectionReferences":{},"definition":{"actions":{"a":{"type":"OpenApiConnection",
+          "\u0069nputs":{"h\u006fst":{"connectionName":"k"}}}}}}}"#;
+        let body = parse_body(&SourceFile::new("f.json", text.to_owned())).unwrap();
+        assert_eq!(body.undeclared_hosts.iter().map(|h| h.key.as_str()).collect::<Vec<_>>(), ["k"]);
     }
 
     /// The children `parse_meta` keeps, found in the element tree: the streaming reader must

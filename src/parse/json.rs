@@ -150,9 +150,61 @@ pub enum Visit<M> {
 /// was walked in, and validates the rest at the speed of a skip.
 pub trait Walker<'a> {
     type Mode: Copy;
-    fn member(&mut self, mode: Self::Mode, key: &str) -> Visit<Self::Mode>;
+    fn member(&mut self, mode: Self::Mode, key: &Key<'a>) -> Visit<Self::Mode>;
     fn item(&mut self, mode: Self::Mode) -> Visit<Self::Mode>;
     fn take(&mut self, value: Value<'a>);
+}
+
+/// The key of a member a [`Walker`] is shown, decoded only when asked: a skip is shown every
+/// key and reads none.
+pub struct Key<'a> {
+    text: &'a str,
+    /// The opening quote, and the byte after the closing one.
+    start: usize,
+    end: usize,
+    escaped: bool,
+}
+
+impl<'a> Key<'a> {
+    /// The key with its escapes resolved.
+    #[inline]
+    pub fn get(&self) -> Cow<'a, str> {
+        if !self.escaped {
+            return Cow::Borrowed(&self.text[self.start + 1..self.end - 1]);
+        }
+        let mut p = Parser {
+            s: self.text.as_bytes(),
+            text: self.text,
+            i: self.start,
+            dups: Vec::new(),
+        };
+        // The key was validated when it was skipped.
+        p.string().unwrap_or_default()
+    }
+
+    /// Whether the key is `name`.
+    #[inline]
+    pub fn is(&self, name: &str) -> bool {
+        if self.escaped {
+            self.get() == name
+        } else {
+            &self.text[self.start + 1..self.end - 1] == name
+        }
+    }
+}
+
+/// The walker of a skip: walks into everything, looks at nothing.
+struct Plain;
+
+impl Walker<'_> for Plain {
+    type Mode = ();
+    fn member(&mut self, _: (), _: &Key<'_>) -> Visit<()> {
+        Visit::Walk(())
+    }
+    fn item(&mut self, _: ()) -> Visit<()> {
+        Visit::Walk(())
+    }
+    fn take(&mut self, _: Value<'_>) {}
 }
 
 /// Streaming access for large documents: an object is visited member by member, and only the
@@ -493,59 +545,12 @@ impl<'a> Parser<'a> {
 
     /// Like `value`, without building anything: validates and moves past the next value.
     fn skip(&mut self, depth: usize) -> Result<(), JsonError> {
-        if depth > MAX_DEPTH {
-            return Err(self.err(format!("nesting is deeper than {MAX_DEPTH} levels")));
-        }
-        match self.s.get(self.i) {
-            Some(b'"') => self.skip_string(),
-            Some(b'{' | b'[') => {
-                let close = if self.s[self.i] == b'{' { b'}' } else { b']' };
-                self.i += 1;
-                self.ws();
-                if self.s.get(self.i) == Some(&close) {
-                    self.i += 1;
-                    return Ok(());
-                }
-                loop {
-                    self.ws();
-                    if close == b'}' {
-                        match self.s.get(self.i) {
-                            Some(b'"') => self.skip_string()?,
-                            Some(b'}') => return Err(self.err("trailing comma before `}`")),
-                            _ => return Err(self.unexpected("a key in double quotes")),
-                        }
-                        self.ws();
-                        if self.s.get(self.i) != Some(&b':') {
-                            return Err(self.unexpected("`:` after the key"));
-                        }
-                        self.i += 1;
-                        self.ws();
-                    } else if self.s.get(self.i) == Some(&b']') {
-                        return Err(self.err("trailing comma before `]`"));
-                    }
-                    // Most values are strings: no call for them (below the depth cap, where
-                    // the call would refuse them).
-                    if depth < MAX_DEPTH && self.s.get(self.i) == Some(&b'"') {
-                        self.skip_string()?;
-                    } else {
-                        self.skip(depth + 1)?;
-                    }
-                    self.ws();
-                    match self.s.get(self.i) {
-                        Some(b',') => self.i += 1,
-                        Some(&b) if b == close => {
-                            self.i += 1;
-                            return Ok(());
-                        }
-                        _ => return Err(self.unexpected(if close == b'}' { "`,` or `}`" } else { "`,` or `]`" })),
-                    }
-                }
-            }
-            _ => self.value(depth).map(drop),
-        }
+        self.walk(depth, (), &mut Plain)
     }
 
-    /// `skip`, showing `walker` the members and items of the containers it asks to walk.
+    /// Validates and moves past the next value, showing `walker` the members and items of the
+    /// containers it asks to walk. The one loop over containers that builds nothing: a skip is
+    /// a walk that looks at nothing ([`Plain`]).
     fn walk<W: Walker<'a>>(&mut self, depth: usize, mode: W::Mode, walker: &mut W) -> Result<(), JsonError> {
         if depth > MAX_DEPTH {
             return Err(self.err(format!("nesting is deeper than {MAX_DEPTH} levels")));
@@ -553,7 +558,8 @@ impl<'a> Parser<'a> {
         let object = match self.s.get(self.i) {
             Some(b'{') => true,
             Some(b'[') => false,
-            _ => return self.skip(depth),
+            Some(b'"') => return self.skip_string().map(drop),
+            _ => return self.value(depth).map(drop),
         };
         let close = if object { b'}' } else { b']' };
         self.i += 1;
@@ -565,12 +571,18 @@ impl<'a> Parser<'a> {
         loop {
             self.ws();
             let visit = if object {
-                match self.s.get(self.i) {
-                    Some(b'"') => {}
+                let start = self.i;
+                let escaped = match self.s.get(self.i) {
+                    Some(b'"') => self.skip_string()?,
                     Some(b'}') => return Err(self.err("trailing comma before `}`")),
                     _ => return Err(self.unexpected("a key in double quotes")),
-                }
-                let key = self.string()?;
+                };
+                let key = Key {
+                    text: self.text,
+                    start,
+                    end: self.i,
+                    escaped,
+                };
                 self.ws();
                 if self.s.get(self.i) != Some(&b':') {
                     return Err(self.unexpected("`:` after the key"));
@@ -585,6 +597,11 @@ impl<'a> Parser<'a> {
                 walker.item(mode)
             };
             match visit {
+                // Most values are strings: no call for them (below the depth cap, where the
+                // call would refuse them).
+                Visit::Walk(_) | Visit::Skip if depth < MAX_DEPTH && self.s.get(self.i) == Some(&b'"') => {
+                    self.skip_string()?;
+                }
                 Visit::Walk(inner) => self.walk(depth + 1, inner, walker)?,
                 Visit::Skip => self.skip(depth + 1)?,
                 Visit::Take => {
@@ -621,15 +638,18 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn skip_string(&mut self) -> Result<(), JsonError> {
+    /// Validates and moves past a string; whether it holds an escape.
+    fn skip_string(&mut self) -> Result<bool, JsonError> {
         let open = self.i;
         self.i += 1;
+        let mut escaped = false;
         loop {
             self.i = self.string_end(open)?;
             if self.s[self.i] == b'"' {
                 self.i += 1;
-                return Ok(());
+                return Ok(escaped);
             }
+            escaped = true;
             match self.s.get(self.i + 1) {
                 Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 2,
                 Some(b'u') => {
@@ -807,8 +827,8 @@ mod tests {
 
     impl<'a> Walker<'a> for Everything {
         type Mode = ();
-        fn member(&mut self, _: (), key: &str) -> Visit<()> {
-            self.1.push(key.to_owned());
+        fn member(&mut self, _: (), key: &Key<'a>) -> Visit<()> {
+            self.1.push(key.get().into_owned());
             self.item(())
         }
         fn item(&mut self, _: ()) -> Visit<()> {
