@@ -3,6 +3,7 @@
 //! tree is still read.
 
 pub mod git;
+pub mod history;
 pub mod locate;
 pub mod settings;
 pub mod worktree;

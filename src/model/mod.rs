@@ -38,6 +38,14 @@ impl Hash for Caseless<'_> {
     }
 }
 
+/// A commit of first-parent history, as `git log` names it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Commit {
+    pub sha: String,
+    pub date: String,
+    pub subject: String,
+}
+
 /// One tree as read: its solutions, the files that could not be read, and the text of every
 /// file that was read (for snippets in reports).
 #[derive(Debug, Clone, Default)]

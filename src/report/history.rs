@@ -6,19 +6,13 @@ use serde::Serialize;
 use super::json::JsonFinding;
 use super::plural;
 use crate::finding::Finding;
+use crate::model::Commit;
 use crate::rules::stability;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum HistoryFormat {
     Json,
     Human,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Commit {
-    pub sha: String,
-    pub date: String,
-    pub subject: String,
 }
 
 #[derive(Debug, Clone)]
