@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// `work(0)`, `work(1)`, … `work(count - 1)`, in that order, computed on one thread per core
 /// at most: each thread takes the next index when it is done, so long and short pieces even
 /// out. More threads than cores only made the pieces wait for each other (the rule families
-/// took 4.6 ms side by side on two cores, 3.6 ms one after another).
+/// took 4.6 ms side by side on two cores, 3.6 ms one after another). The calling thread only
+/// waits: making it one of the workers was measured, and took 4 % longer.
 pub fn map<T: Send>(count: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(count);
     if threads <= 1 {
