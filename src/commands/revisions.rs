@@ -8,7 +8,7 @@ use anyhow::{Context as _, Result, bail};
 use crate::config::Config;
 use crate::finding::{Finding, Loc};
 use crate::load::git::{self, GitTree, Head, Repo};
-use crate::load::{self, Reuse, Source, worktree::WorkTree};
+use crate::load::{self, Reuse, Source, flow_edits, worktree::WorkTree};
 use crate::model::Snapshot;
 use crate::rules::stability::short;
 
@@ -129,6 +129,8 @@ pub fn load_pair(path: &Path, spec: &Spec, config: &Config) -> Result<Pair> {
 pub struct Loaded {
     pub head: Snapshot,
     pub head_source: Box<dyn Source>,
+    /// The folder the head was read below in `head_source` (`None`: all of it).
+    head_scope: Option<String>,
     /// The paths that differ and the base's tree; `None` when there is no base revision yet.
     base: Option<(BTreeSet<String>, GitTree)>,
     scope: Option<String>,
@@ -138,12 +140,32 @@ impl Loaded {
     /// The base, reusing the head's pieces of every file that did not change.
     pub fn base(&self, config: &Config) -> Snapshot {
         match &self.base {
-            Some((changed, tree)) => load::snapshot_with(tree, self.scope.as_deref(), config, Some(&Reuse::new(&self.head, changed))),
+            Some((changed, tree)) => self
+                .base_by_flows(changed, tree, config)
+                .unwrap_or_else(|| load::snapshot_with(tree, self.scope.as_deref(), config, Some(&Reuse::new(&self.head, changed)))),
             None => Snapshot {
                 label: "empty".into(),
                 ..Snapshot::default()
             },
         }
+    }
+
+    /// The base as the head with the flows the change edits read at the base, when that is all
+    /// the change does to the solution source: both trees list the same source files, and every
+    /// changed one is a flow's JSON or metadata file that the head read without a problem.
+    /// Discovering and assembling the base again took longer than the whole comparison.
+    fn base_by_flows(&self, changed: &BTreeSet<String>, tree: &GitTree, config: &Config) -> Option<Snapshot> {
+        let scope = self.scope.as_deref();
+        let same_files = load::source_files(&*self.head_source, self.head_scope.as_deref(), &config.exclude_set)
+            == load::source_files(tree, scope, &config.exclude_set);
+        let in_scope = |p: &str| scope.is_none_or(|s| s.is_empty() || p.strip_prefix(s).is_some_and(|r| r.starts_with('/')));
+        let relevant: Vec<&String> = changed.iter().filter(|p| crate::discover::is_source(p) && in_scope(p)).collect();
+        if !same_files || self.head.problems.iter().any(|p| changed.contains(&*p.loc.path)) {
+            return None;
+        }
+        let flows = flow_edits::flow_index(&self.head);
+        let updates = flow_edits::edited_flows(&relevant, &self.head, &flows, |json, meta| load::load_flow(tree, json, meta).ok())?;
+        Some(flow_edits::with_flows(&self.head, updates, tree.label()))
     }
 
     /// The paths that differ between the base and the head.
@@ -186,7 +208,7 @@ pub fn load_head(path: &Path, spec: &Spec, config: &Config) -> Result<Loaded> {
     // git resolves the base, lists its tree and the changed paths, and fetches the changed
     // blobs while the head is parsed: on 2,000 flows that hides most of what the comparison
     // adds to a plain check.
-    let (head, head_source, base_side) = std::thread::scope(|s| -> Result<_> {
+    let (head, head_source, head_scope, base_side) = std::thread::scope(|s| -> Result<_> {
         let side = base_rev.map(|(rev, optional)| {
             let (repo, head_kind) = (&repo, &head_kind);
             s.spawn(move || -> Result<Option<_>> {
@@ -225,11 +247,13 @@ pub fn load_head(path: &Path, spec: &Spec, config: &Config) -> Result<Loaded> {
             };
             load::locate::require_source(&*head_source, head_scope, &head, &shown)?;
         }
-        Ok((head, head_source, side))
+        let head_scope = head_scope.map(str::to_owned);
+        Ok((head, head_source, head_scope, side))
     })?;
     Ok(Loaded {
         head,
         head_source,
+        head_scope,
         base: base_side,
         scope: scope.map(str::to_owned),
     })
@@ -237,16 +261,7 @@ pub fn load_head(path: &Path, spec: &Spec, config: &Config) -> Result<Loaded> {
 
 /// Whether discovery finds any root in `tree` below `scope` (without parsing it).
 fn tree_has_root(tree: &dyn Source, scope: Option<&str>) -> bool {
-    let files: Vec<&str> = tree
-        .files()
-        .iter()
-        .map(String::as_str)
-        .filter(|f| match scope {
-            Some(s) if !s.is_empty() => f.strip_prefix(s).is_some_and(|r| r.starts_with('/')),
-            _ => true,
-        })
-        .filter(|f| crate::discover::kept(f, &globset::GlobSet::empty()))
-        .collect();
+    let files = load::source_files(tree, scope, &globset::GlobSet::empty());
     !crate::discover::discover(&files).roots.is_empty()
 }
 
@@ -256,4 +271,115 @@ pub fn check_args(spec: &Spec) -> Result<()> {
         git::check_rev(r)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// The contoso example committed, in a repository of its own.
+    fn example() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/contoso");
+        for e in walkdir::WalkDir::new(&from) {
+            let e = e.unwrap();
+            let to = dir.path().join(e.path().strip_prefix(&from).unwrap());
+            if e.file_type().is_dir() {
+                std::fs::create_dir_all(&to).unwrap();
+            } else {
+                std::fs::copy(e.path(), &to).unwrap();
+            }
+        }
+        git(dir.path(), &["init", "-q"]);
+        git(dir.path(), &["add", "-A"]);
+        git(dir.path(), &["commit", "-q", "-m", "example"]);
+        dir
+    }
+
+    fn edit(dir: &Path, path: &str, from: &str, to: &str) {
+        let file = dir.join(path);
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains(from), "{path} holds no {from}");
+        std::fs::write(&file, text.replacen(from, to, 1)).unwrap();
+    }
+
+    /// The base of the working tree against HEAD, read as the head with edited flows swapped in
+    /// (when that applies) and read whole.
+    fn both_bases(dir: &Path) -> (Option<Snapshot>, Snapshot) {
+        let config = Config::parse("").unwrap();
+        let spec = Spec {
+            base: Some("HEAD".into()),
+            head: None,
+            staged: false,
+        };
+        let loaded = load_head(dir, &spec, &config).unwrap();
+        let (changed, tree) = loaded.base.as_ref().unwrap();
+        let by_flows = loaded.base_by_flows(changed, tree, &config);
+        let whole = load::snapshot_with(tree, loaded.scope.as_deref(), &config, Some(&Reuse::new(&loaded.head, changed)));
+        (by_flows, whole)
+    }
+
+    const WORKFLOWS: &str = "Billing/SolutionPackage/src/Workflows";
+
+    #[test]
+    fn a_base_that_differs_in_flows_only_is_the_head_with_those_flows_read_at_the_base() {
+        let dir = example();
+        edit(
+            dir.path(),
+            &format!("{WORKFLOWS}/Sendinvoiceforapproval-3F1D2A6E-0C2B-4C8E-9A41-8D2F6B1E7C10.json"),
+            "contoso_invoiceapproval_outlook",
+            "contoso_finance_dataverse",
+        );
+        edit(
+            dir.path(),
+            &format!("{WORKFLOWS}/Postdailytotals-C0FFEE00-1234-4ABC-8DEF-0123456789AB.json.data.xml"),
+            "<StateCode>1</StateCode>",
+            "<StateCode>0</StateCode>",
+        );
+        let (by_flows, whole) = both_bases(dir.path());
+        let by_flows = by_flows.expect("only flows changed");
+        assert_eq!(by_flows.label, whole.label);
+        assert_eq!(format!("{:?}", by_flows.solutions), format!("{:?}", whole.solutions));
+        assert_eq!(format!("{:?}", by_flows.settings), format!("{:?}", whole.settings));
+        assert_eq!(by_flows.problems, whole.problems);
+        assert_eq!(by_flows.roots, whole.roots);
+        // The flows really are the base's: the head binds the other reference.
+        assert!(format!("{:?}", by_flows.solutions).contains("contoso_invoiceapproval_outlook"));
+    }
+
+    #[test]
+    fn a_base_with_other_files_or_other_changes_is_read_whole() {
+        // A file the base does not have (untracked here).
+        let dir = example();
+        std::fs::write(
+            dir.path()
+                .join(format!("{WORKFLOWS}/New-11111111-2222-4333-8444-555555555555.json")),
+            "{}",
+        )
+        .unwrap();
+        assert!(both_bases(dir.path()).0.is_none());
+        // A change to something other than a flow.
+        let dir = example();
+        edit(dir.path(), "Billing/SolutionPackage/src/Other/Customizations.xml", "<", "\n<");
+        assert!(both_bases(dir.path()).0.is_none());
+        // Nothing changed: the head is the base.
+        let dir = example();
+        let (by_flows, whole) = both_bases(dir.path());
+        assert_eq!(
+            format!("{:?}", by_flows.expect("nothing changed").solutions),
+            format!("{:?}", whole.solutions)
+        );
+    }
 }

@@ -8,10 +8,10 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 
+use super::flow_edits::{edited_flows, flow_index, partial};
 use super::git::{self, GitTree, Repo};
 use super::{self as load, Reuse};
 use crate::config::Config;
@@ -140,7 +140,22 @@ pub fn walk(
         }
         prev.label = parent.clone();
         let fast = if modified_only {
-            flows_only(repo, &commit.sha, &blobs, &fetched, &relevant, &prev, &flows)
+            // Each flow read alone, from a tree of its own files.
+            edited_flows(&relevant, &prev, &flows, |json, meta| {
+                let meta = meta.filter(|m| blobs.contains_key(*m));
+                let mut sub = HashMap::new();
+                sub.insert(json.to_owned(), blobs.get(json)?.clone());
+                if let Some(m) = meta {
+                    sub.insert(m.to_owned(), blobs.get(m)?.clone());
+                }
+                let tree = GitTree::new(commit.sha.clone(), sub, repo.cat.clone());
+                tree.preload(
+                    std::iter::once(json)
+                        .chain(meta)
+                        .filter_map(|p| Some((p.to_owned(), fetched.get(p)?.clone()))),
+                );
+                load::load_flow(&tree, json, meta).ok()
+            })
         } else {
             None
         };
@@ -317,103 +332,6 @@ fn prefetch_list(known: &mut HashMap<String, String>, changes: &[Change], scope:
         }
     }
     wanted
-}
-
-type FlowAt = (usize, usize);
-
-/// A flow that belongs to more than one solution.
-const SHARED: FlowAt = (usize::MAX, usize::MAX);
-
-/// Each flow by its JSON and by its metadata file, when that file is the flow's own.
-fn flow_index(s: &Snapshot) -> HashMap<String, FlowAt> {
-    let mut m = HashMap::new();
-    for (si, sol) in s.solutions.iter().enumerate() {
-        for (fi, f) in sol.flows.iter().enumerate() {
-            let meta = f.meta.as_ref().filter(|meta| meta.path != sol.references_loc.path);
-            for path in std::iter::once(&f.path).chain(meta.map(|m| &m.path)) {
-                // A flow that several solutions of one root list is updated through the full path.
-                let at = match m.get(&**path) {
-                    Some(&(s, _)) if s != si => SHARED,
-                    _ => (si, fi),
-                };
-                m.insert(path.to_string(), at);
-            }
-        }
-    }
-    m
-}
-
-/// The fast path for the commonest commit, one that edits flows in place: when every changed
-/// solution file is a flow (or its data.xml) that exists before and after, only those flows
-/// can raise events, so only they are parsed and compared. `None`: take the full path.
-fn flows_only(
-    repo: &Repo,
-    sha: &str,
-    blobs: &HashMap<String, String>,
-    fetched: &HashMap<String, Vec<u8>>,
-    relevant: &[&String],
-    prev: &Snapshot,
-    flows: &HashMap<String, FlowAt>,
-) -> Option<Vec<(FlowAt, Arc<crate::model::Flow>)>> {
-    // Each changed path is a flow's JSON or its metadata file (whatever the layout calls it).
-    let mut touched: BTreeSet<FlowAt> = BTreeSet::new();
-    for p in relevant {
-        let at = *flows.get(p.as_str()).filter(|at| **at != SHARED)?;
-        touched.insert(at);
-    }
-    let mut updates = Vec::new();
-    for at in touched {
-        let old = &prev.solutions[at.0].flows[at.1];
-        let json = &*old.path;
-        let meta = old.meta.as_ref().map(|m| m.path.to_string()).filter(|m| blobs.contains_key(m));
-        let mut sub = HashMap::new();
-        sub.insert(json.to_owned(), blobs.get(json)?.clone());
-        if let Some(m) = &meta {
-            sub.insert(m.clone(), blobs.get(m)?.clone());
-        }
-        let tree = GitTree::new(sha.to_owned(), sub, repo.cat.clone());
-        tree.preload(
-            std::iter::once(json)
-                .chain(meta.as_deref())
-                .filter_map(|p| Some((p.to_owned(), fetched.get(p)?.clone()))),
-        );
-        let flow = load::load_flow(&tree, json, meta.as_deref()).ok()?;
-        // A flow whose metadata lives in a shared file (a zip's customizations.xml) is not
-        // one flow's business: take the full path.
-        if flow.meta.is_none() != old.meta.is_none() {
-            return None;
-        }
-        updates.push((at, flow));
-    }
-    Some(updates)
-}
-
-/// Two snapshots holding only the solutions and flows that `updates` touch, before and after.
-fn partial(prev: &Snapshot, updates: &[(FlowAt, Arc<crate::model::Flow>)]) -> (Snapshot, Snapshot) {
-    let mut base = Snapshot {
-        label: prev.label.clone(),
-        ..Snapshot::default()
-    };
-    let mut head = Snapshot::default();
-    let mut index: HashMap<usize, usize> = HashMap::new();
-    for ((si, fi), f) in updates {
-        let k = *index.entry(*si).or_insert_with(|| {
-            // References the touched flows bind, before or after: no other can change here.
-            let bound: BTreeSet<String> = updates
-                .iter()
-                .filter(|((s, _), _)| s == si)
-                .flat_map(|((s, i), new)| prev.solutions[*s].flows[*i].bound_references().chain(new.bound_references()))
-                .map(str::to_ascii_lowercase)
-                .collect();
-            let shell = prev.solutions[*si].shell(|r| bound.contains(&r.logical_name.to_ascii_lowercase()));
-            base.solutions.push(shell.clone());
-            head.solutions.push(shell);
-            base.solutions.len() - 1
-        });
-        base.solutions[k].flows.push(prev.solutions[*si].flows[*fi].clone());
-        head.solutions[k].flows.push(f.clone());
-    }
-    (base, head)
 }
 
 fn tree_blobs(repo: &Repo, sha: &str) -> Result<HashMap<String, String>> {

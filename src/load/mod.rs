@@ -2,6 +2,7 @@
 //! revision) and parse them into a `Snapshot`. Bad files become CR900 findings; the rest of the
 //! tree is still read.
 
+pub mod flow_edits;
 pub mod git;
 pub mod history;
 pub mod locate;
@@ -242,16 +243,7 @@ pub fn worktree_snapshot(path: &std::path::Path, config: &Config) -> anyhow::Res
 
 /// `snapshot`, reusing the pieces of unchanged files from another snapshot.
 pub fn snapshot_with(source: &dyn Source, scope: Option<&str>, config: &Config, reuse: Option<&Reuse<'_>>) -> Snapshot {
-    let files: Vec<&str> = source
-        .files()
-        .iter()
-        .map(String::as_str)
-        .filter(|f| match scope {
-            Some(s) if !s.is_empty() => f.strip_prefix(s).is_some_and(|r| r.starts_with('/')),
-            _ => true,
-        })
-        .filter(|f| discover::kept(f, &config.exclude_set))
-        .collect();
+    let files = source_files(source, scope, &config.exclude_set);
     let found = discover::discover(&files);
     // Files that did not change come parsed from the other snapshot; only the rest is read.
     let mut reused = Vec::new();
@@ -277,6 +269,20 @@ pub fn snapshot_with(source: &dyn Source, scope: Option<&str>, config: &Config, 
     snapshot.files += settings.sources.len();
     snapshot.sources.extend(settings.sources.into_iter().map(|f| (f.path.clone(), f)));
     snapshot
+}
+
+/// The files of `source` below `scope` that discovery looks at, sorted (`exclude` left out).
+pub fn source_files<'s>(source: &'s dyn Source, scope: Option<&str>, exclude: &globset::GlobSet) -> Vec<&'s str> {
+    source
+        .files()
+        .iter()
+        .map(String::as_str)
+        .filter(|f| match scope {
+            Some(s) if !s.is_empty() => f.strip_prefix(s).is_some_and(|r| r.starts_with('/')),
+            _ => true,
+        })
+        .filter(|f| discover::kept(f, exclude))
+        .collect()
 }
 
 /// Reads and parses one flow (its JSON and optional metadata file).
