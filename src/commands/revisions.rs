@@ -158,11 +158,13 @@ impl Loaded {
         let scope = self.scope.as_deref();
         let same_files = load::source_files(&*self.head_source, self.head_scope.as_deref(), &config.exclude_set)
             == load::source_files(tree, scope, &config.exclude_set);
-        let in_scope = |p: &str| scope.is_none_or(|s| s.is_empty() || p.strip_prefix(s).is_some_and(|r| r.starts_with('/')));
-        let relevant: Vec<&String> = changed.iter().filter(|p| crate::discover::is_source(p) && in_scope(p)).collect();
         if !same_files || self.head.problems.iter().any(|p| changed.contains(&*p.loc.path)) {
             return None;
         }
+        let relevant: Vec<&String> = changed
+            .iter()
+            .filter(|p| crate::discover::is_source(p) && scope.is_none_or(|s| crate::model::in_root(s, p)))
+            .collect();
         let flows = flow_edits::flow_index(&self.head);
         let updates = flow_edits::edited_flows(&relevant, &self.head, &flows, |json, meta| load::load_flow(tree, json, meta).ok())?;
         Some(flow_edits::with_flows(&self.head, updates, tree.label()))

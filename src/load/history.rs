@@ -15,7 +15,7 @@ use super::flow_edits::{edited_flows, flow_index, partial};
 use super::git::{self, GitTree, Repo};
 use super::{self as load, Reuse};
 use crate::config::Config;
-use crate::model::{Commit, Snapshot};
+use crate::model::{Commit, Snapshot, in_root};
 
 /// What a walk went through.
 pub struct Walked {
@@ -133,7 +133,7 @@ pub fn walk(
             modified_only &= existed;
             changed.insert(c.path);
         }
-        let relevant: Vec<&String> = changed.iter().filter(|p| relevant(p) && in_folder(scope, p)).collect();
+        let relevant: Vec<&String> = changed.iter().filter(|p| relevant(p) && in_root(scope, p)).collect();
         if relevant.is_empty() {
             parent = commit.sha.clone();
             continue;
@@ -301,11 +301,6 @@ fn fetch(answers: &mut Option<git::BlobAnswers>, wanted: Vec<(String, String)>) 
     fetched
 }
 
-/// Whether `path` is below `folder` (a repository-relative folder; empty: the whole repository).
-fn in_folder(folder: &str, path: &str) -> bool {
-    folder.is_empty() || path.strip_prefix(folder).is_some_and(|r| r.starts_with('/'))
-}
-
 /// The blobs to ask for ahead of one commit's comparison: every changed source file that is
 /// still there, and the unchanged `.data.xml` of a changed flow JSON (the comparison reads the
 /// flow whole; a metadata file of another layout is read when it is needed). `known` follows
@@ -319,7 +314,7 @@ fn prefetch_list(known: &mut HashMap<String, String>, changes: &[Change], scope:
     }
     let changed: HashSet<&str> = changes.iter().map(|c| c.path.as_str()).collect();
     let mut wanted: Vec<(String, String)> = Vec::new();
-    for c in changes.iter().filter(|c| relevant(&c.path) && in_folder(scope, &c.path)) {
+    for c in changes.iter().filter(|c| relevant(&c.path) && in_root(scope, &c.path)) {
         if let Some(oid) = c.oid.as_ref().filter(|o| git::is_oid(o)) {
             wanted.push((c.path.clone(), oid.clone()));
         }

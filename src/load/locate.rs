@@ -127,12 +127,7 @@ pub fn require_source(source: &dyn Source, scope: Option<&str>, snapshot: &Snaps
     if !snapshot.solutions.is_empty() {
         return Ok(());
     }
-    let in_root = |p: &str| {
-        snapshot
-            .roots
-            .iter()
-            .any(|r| r.is_empty() || p.strip_prefix(r.as_str()).is_some_and(|x| x.starts_with('/')))
-    };
+    let in_root = |p: &str| snapshot.roots.iter().any(|r| crate::model::in_root(r, p));
     if snapshot.problems.iter().any(|p| in_root(&p.loc.path)) {
         return Ok(());
     }
@@ -145,15 +140,7 @@ pub fn require_source(source: &dyn Source, scope: Option<&str>, snapshot: &Snaps
 /// The nearest things to a root: a lone Solution.xml, a `.cdsproj` whose SolutionRootPath
 /// holds no root, a `solutions/` folder without `solution.yml`, a manifest that is no solution.
 fn lookalikes(source: &dyn Source, scope: Option<&str>, snapshot: &Snapshot) -> Vec<String> {
-    let files: Vec<&String> = source
-        .files()
-        .iter()
-        .filter(|f| match scope {
-            Some(s) if !s.is_empty() => f.strip_prefix(s).is_some_and(|r| r.starts_with('/')),
-            _ => true,
-        })
-        .filter(|f| discover::kept(f, &globset::GlobSet::empty()))
-        .collect();
+    let files = super::source_files(source, scope, &globset::GlobSet::empty());
     let mut out = Vec::new();
     for root in &snapshot.roots {
         out.push(format!(
@@ -163,7 +150,7 @@ fn lookalikes(source: &dyn Source, scope: Option<&str>, snapshot: &Snapshot) -> 
     }
     let mut solutions_dirs: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for f in &files {
-        let (dir, name) = f.rsplit_once('/').unwrap_or(("", f.as_str()));
+        let (dir, name) = f.rsplit_once('/').unwrap_or(("", f));
         if name.eq_ignore_ascii_case("solution.xml") {
             let beside = if name == "Solution.xml" {
                 "`Customizations.xml` beside it"

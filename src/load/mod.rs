@@ -277,10 +277,7 @@ pub fn source_files<'s>(source: &'s dyn Source, scope: Option<&str>, exclude: &g
         .files()
         .iter()
         .map(String::as_str)
-        .filter(|f| match scope {
-            Some(s) if !s.is_empty() => f.strip_prefix(s).is_some_and(|r| r.starts_with('/')),
-            _ => true,
-        })
+        .filter(|f| scope.is_none_or(|s| crate::model::in_root(s, f)))
         .filter(|f| discover::kept(f, exclude))
         .collect()
 }

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use crate::config::{Config, SettingsMap};
 use crate::finding::{Finding, Loc};
-use crate::model::Solution;
 use crate::model::settings::SettingsFile;
+use crate::model::{Solution, in_root};
 use crate::parse::json::{self, Value};
 use crate::parse::settings as parser;
 use crate::rules::registry;
@@ -193,10 +193,6 @@ pub fn solution_home(root: &str) -> &str {
     }
 }
 
-fn holds(home: &str, path: &str) -> bool {
-    home.is_empty() || path.strip_prefix(home).is_some_and(|r| r.starts_with('/'))
-}
-
 /// UniqueNames in first-seen order, without repeats (twin managed/unmanaged roots share one).
 fn names<'a>(it: impl Iterator<Item = &'a Solution>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -285,7 +281,7 @@ pub fn tie(file: &SettingsFile, solutions: &[Solution]) -> Tie {
     let held_by = |at_top: bool| -> Option<Tie> {
         let holders: Vec<&Solution> = solutions
             .iter()
-            .filter(|s| solution_home(&s.root).is_empty() == at_top && holds(solution_home(&s.root), path))
+            .filter(|s| solution_home(&s.root).is_empty() == at_top && in_root(solution_home(&s.root), path))
             .collect();
         let depth = holders.iter().map(|s| solution_home(&s.root).len()).max()?;
         let deepest: Vec<&Solution> = holders.into_iter().filter(|s| solution_home(&s.root).len() == depth).collect();
@@ -327,7 +323,7 @@ pub fn tie(file: &SettingsFile, solutions: &[Solution]) -> Tie {
         } else {
             format!("{parent}/{folder}")
         };
-        if !solutions.iter().any(|s| holds(&folder_path, &s.root) || s.root == folder_path) {
+        if !solutions.iter().any(|s| in_root(&folder_path, &s.root) || s.root == folder_path) {
             return Tie {
                 missing: Some(folder.to_owned()),
                 ..Tie::default()
@@ -502,8 +498,8 @@ mod tests {
         assert_eq!(solution_home("src"), "");
         assert_eq!(solution_home(""), "");
         assert_eq!(solution_home("solutions/Billing"), "solutions/Billing");
-        assert!(holds("Kit", "Kit/config/Prod/deploymentSettings.json"));
-        assert!(!holds("Kit", "Kit2/config/x.json"));
+        assert!(in_root("Kit", "Kit/config/Prod/deploymentSettings.json"));
+        assert!(!in_root("Kit", "Kit2/config/x.json"));
     }
 
     #[test]

@@ -103,7 +103,8 @@ impl Snapshot {
     }
 }
 
-/// Whether `path` (repository-relative) lies below the root folder `root`.
+/// Whether `path` (repository-relative) lies below the folder `root` (`""`: the whole
+/// repository).
 pub fn in_root(root: &str, path: &str) -> bool {
     root.is_empty() || path.strip_prefix(root).is_some_and(|rest| rest.starts_with('/'))
 }
