@@ -440,6 +440,34 @@ fn an_extracted_zip_is_a_root_unless_it_sits_beside_other() {
     let (_, doc) = json_check(&f, &[]);
     assert_eq!(doc["summary"]["solutions"], 1, "{doc:#}");
     assert!(codes(&doc).contains(&"CR502".to_owned()), "{doc:#}");
+    // A zip keeps flow metadata inline in customizations.xml: the flow goes by its display
+    // name there, as it would by the one in a `.json.data.xml`, and its state counts.
+    std::fs::remove_file(
+        f.path()
+            .join(format!("zip/Workflows/Sendinvoice-{}.json.data.xml", G1.to_ascii_uppercase())),
+    )
+    .expect("remove data.xml");
+    let customizations = std::fs::read_to_string(f.path().join("zip/customizations.xml")).expect("read");
+    f.write(
+        "zip/customizations.xml",
+        customizations.replace(
+            "  <Languages>",
+            &format!(
+                "  <Workflows>\n    <Workflow WorkflowId=\"{{{G1}}}\" Name=\"Send the invoice\">\n      <JsonFileName>/Workflows/Sendinvoice-{}.json</JsonFileName>\n      <Category>5</Category>\n      <StateCode>0</StateCode>\n    </Workflow>\n  </Workflows>\n  <Languages>",
+                G1.to_ascii_uppercase()
+            ),
+        ),
+    );
+    let (_, doc) = json_check(&f, &[]);
+    let messages: Vec<String> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|x| x["code"] == "CR502" || x["code"] == "CR505")
+        .map(|x| x["message"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(messages.len(), 2, "{doc:#}");
+    assert!(messages.iter().all(|m| m.contains("flow `Send the invoice`")), "{messages:#?}");
     // A root that is also an XML root keeps the lower-case files as decoys.
     let g = Fixture::new();
     solution(&g, "", "Real", "contoso", &[]);

@@ -612,7 +612,12 @@ fn assemble(label: String, roots: &[RootFiles], out: Output, mut problems: Vec<F
                     f.path.to_ascii_lowercase().ends_with(&json.to_ascii_lowercase()) || id.as_deref() == Some(f.id.as_str())
                 });
                 if let Some((_, _, m)) = found {
-                    Arc::make_mut(f).meta = Some(m.clone());
+                    let f = Arc::make_mut(f);
+                    // The display name comes with the metadata, as from a `.json.data.xml`.
+                    if let Some(name) = &m.name {
+                        f.name = name.clone();
+                    }
+                    f.meta = Some(m.clone());
                 }
             }
         }
