@@ -2,10 +2,10 @@
 //! other tree and swapped in, instead of reading the other tree whole. `history` compares most
 //! commits this way; `check --base` reads its base this way when it can.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use crate::model::{Flow, Snapshot};
+use crate::model::{Caseless, Flow, Snapshot};
 
 /// A flow by its solution and its place in it.
 pub type FlowAt = (usize, usize);
@@ -88,13 +88,13 @@ pub fn partial(prev: &Snapshot, updates: &[(FlowAt, Arc<Flow>)]) -> (Snapshot, S
     for ((si, fi), f) in updates {
         let k = *index.entry(*si).or_insert_with(|| {
             // References the touched flows bind, before or after: no other can change here.
-            let bound: BTreeSet<String> = updates
+            let bound: HashSet<Caseless<'_>> = updates
                 .iter()
                 .filter(|((s, _), _)| s == si)
                 .flat_map(|((s, i), new)| prev.solutions[*s].flows[*i].bound_references().chain(new.bound_references()))
-                .map(str::to_ascii_lowercase)
+                .map(Caseless)
                 .collect();
-            let shell = prev.solutions[*si].shell(|r| bound.contains(&r.logical_name.to_ascii_lowercase()));
+            let shell = prev.solutions[*si].shell(|r| bound.contains(&Caseless(&r.logical_name)));
             base.solutions.push(shell.clone());
             head.solutions.push(shell);
             base.solutions.len() - 1

@@ -446,6 +446,11 @@ impl GitTree {
         }
     }
 
+    /// Every (path, object id), sorted by path.
+    pub fn blobs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.files.iter().map(String::as_str).zip(self.oids.iter().map(String::as_str))
+    }
+
     fn oid(&self, path: &str) -> Option<&str> {
         let i = self.files.binary_search_by(|f| f.as_str().cmp(path)).ok()?;
         Some(&self.oids[i])

@@ -41,7 +41,8 @@ pub fn walk(
             let sha = repo.resolve(since)?;
             let tree = repo.tree(&sha)?;
             let snap = load::snapshot(&tree, Some(scope), config);
-            (tree_blobs(repo, &sha)?, snap, format!("{sha}..HEAD"))
+            let blobs = tree.blobs().map(|(p, o)| (p.to_owned(), o.to_owned())).collect();
+            (blobs, snap, format!("{sha}..HEAD"))
         }
         None => {
             let empty = Snapshot {
@@ -327,24 +328,6 @@ fn prefetch_list(known: &mut HashMap<String, String>, changes: &[Change], scope:
         }
     }
     wanted
-}
-
-fn tree_blobs(repo: &Repo, sha: &str) -> Result<HashMap<String, String>> {
-    let out = repo.git(&["ls-tree", "-r", "-z", "--full-tree", sha])?;
-    let mut m = HashMap::new();
-    for rec in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-        let Some(tab) = rec.iter().position(|&b| b == b'\t') else {
-            continue;
-        };
-        let meta = String::from_utf8_lossy(&rec[..tab]);
-        let f: Vec<&str> = meta.split(' ').collect();
-        if f.get(1) == Some(&"blob")
-            && let Some(oid) = f.get(2)
-        {
-            m.insert(String::from_utf8_lossy(&rec[tab + 1..]).into_owned(), (*oid).to_owned());
-        }
-    }
-    Ok(m)
 }
 
 #[cfg(test)]

@@ -243,8 +243,8 @@ pub fn analyze(base: &Snapshot, head: &Snapshot, config: &Config) -> Analysis {
     a
 }
 
-/// Flows by lower-case workflow id and references by lower-case logical name: the lookups run
-/// once per flow and reference, and a linear search would make 2,000 flows quadratic.
+/// Flows by workflow id and references by logical name, without case: the lookups run once
+/// per flow and reference, and a linear search would make 2,000 flows quadratic.
 struct Index<'a> {
     flows: HashMap<Caseless<'a>, &'a Flow>,
     refs: HashMap<Caseless<'a>, &'a Reference>,
