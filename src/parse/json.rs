@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use super::swar;
+use super::tokens::{self, Tokens};
 
 /// Nesting deeper than this is an error rather than a stack overflow.
 const MAX_DEPTH: usize = 512;
@@ -113,12 +114,8 @@ impl<'a> Value<'a> {
 }
 
 pub fn parse(text: &str) -> Result<Document<'_>, JsonError> {
-    let mut p = Parser {
-        s: text.as_bytes(),
-        text,
-        i: 0,
-        dups: Vec::new(),
-    };
+    // A tree is built from every byte: tokens would not be used.
+    let mut p = Parser::bytewise(text, 0);
     p.ws();
     if p.i == p.s.len() {
         return Err(p.err("expected a JSON value, found the end of the file"));
@@ -172,12 +169,7 @@ impl<'a> Key<'a> {
         if !self.escaped {
             return Cow::Borrowed(&self.text[self.start + 1..self.end - 1]);
         }
-        let mut p = Parser {
-            s: self.text.as_bytes(),
-            text: self.text,
-            i: self.start,
-            dups: Vec::new(),
-        };
+        let mut p = Parser::bytewise(self.text, self.start);
         // The key was validated when it was skipped.
         p.string().unwrap_or_default()
     }
@@ -218,12 +210,7 @@ pub struct Stream<'a> {
 impl<'a> Stream<'a> {
     pub fn new(text: &'a str) -> Self {
         Stream {
-            p: Parser {
-                s: text.as_bytes(),
-                text,
-                i: 0,
-                dups: Vec::new(),
-            },
+            p: Parser::new(text),
             depth: 0,
         }
     }
@@ -364,9 +351,36 @@ struct Parser<'a> {
     text: &'a str,
     i: usize,
     dups: Vec<(String, usize)>,
+    /// Where the document's tokens are, when its strings are sound: a walk then steps from
+    /// token to token instead of reading white space and the contents of strings.
+    tokens: Option<Tokens>,
+    /// The first token not yet passed, and the first escape.
+    next: usize,
+    next_escape: usize,
 }
 
 impl<'a> Parser<'a> {
+    /// A parser at the start of `text`, with its tokens found.
+    fn new(text: &'a str) -> Self {
+        Parser {
+            tokens: tokens::tokens(text.as_bytes()),
+            ..Parser::bytewise(text, 0)
+        }
+    }
+
+    /// A parser at `i` that reads every byte.
+    fn bytewise(text: &'a str, i: usize) -> Self {
+        Parser {
+            s: text.as_bytes(),
+            text,
+            i,
+            dups: Vec::new(),
+            tokens: None,
+            next: 0,
+            next_escape: 0,
+        }
+    }
+
     fn err(&self, message: impl Into<String>) -> JsonError {
         JsonError {
             message: message.into(),
@@ -552,6 +566,14 @@ impl<'a> Parser<'a> {
     /// containers it asks to walk. The one loop over containers that builds nothing: a skip is
     /// a walk that looks at nothing ([`Plain`]).
     fn walk<W: Walker<'a>>(&mut self, depth: usize, mode: W::Mode, walker: &mut W) -> Result<(), JsonError> {
+        if let Some(t) = self.tokens.take() {
+            // Parsing only moves forward: the tokens already passed are not searched again.
+            let i = self.i;
+            self.next += t.at[self.next.min(t.at.len())..].partition_point(|&at| (at as usize) < i);
+            let walked = self.walk_tokens(&t, depth, mode, walker);
+            self.tokens = Some(t);
+            return walked;
+        }
         if depth > MAX_DEPTH {
             return Err(self.err(format!("nesting is deeper than {MAX_DEPTH} levels")));
         }
@@ -614,6 +636,118 @@ impl<'a> Parser<'a> {
                 Some(b',') => self.i += 1,
                 Some(&b) if b == close => {
                     self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.unexpected(if object { "`,` or `}`" } else { "`,` or `]`" })),
+            }
+        }
+    }
+
+    /// Where token `k` is, or the end of the text past the last one.
+    #[inline]
+    fn token(&self, t: &Tokens, k: usize) -> usize {
+        t.at.get(k).map_or(self.s.len(), |&at| at as usize)
+    }
+
+    /// The first token from `k` on that `i` has not passed.
+    #[inline]
+    fn passed(&self, t: &Tokens, mut k: usize) -> usize {
+        while t.at.get(k).is_some_and(|&at| (at as usize) < self.i) {
+            k += 1;
+        }
+        k
+    }
+
+    /// `walk`, stepping from token to token: the same grammar, checks and errors, without
+    /// reading white space or the contents of strings. What is built (a taken value, a number)
+    /// is read byte by byte, as by `walk`. Token `self.next` is the one at `i`.
+    fn walk_tokens<W: Walker<'a>>(&mut self, t: &Tokens, depth: usize, mode: W::Mode, walker: &mut W) -> Result<(), JsonError> {
+        if depth > MAX_DEPTH {
+            return Err(self.err(format!("nesting is deeper than {MAX_DEPTH} levels")));
+        }
+        let object = match self.s.get(self.i) {
+            Some(b'{') => true,
+            Some(b'[') => false,
+            Some(b'"') => {
+                // Its closing quote is the next token.
+                self.i = self.token(t, self.next + 1) + 1;
+                self.next += 2;
+                return Ok(());
+            }
+            _ => {
+                // A number or a literal, each of whose bytes is a token.
+                self.value(depth)?;
+                self.next = self.passed(t, self.next);
+                return Ok(());
+            }
+        };
+        let close = if object { b'}' } else { b']' };
+        let mut k = self.next + 1;
+        self.i = self.token(t, k);
+        if self.s.get(self.i) == Some(&close) {
+            self.i += 1;
+            self.next = k + 1;
+            return Ok(());
+        }
+        loop {
+            self.i = self.token(t, k);
+            let visit = if object {
+                let start = self.i;
+                match self.s.get(start) {
+                    Some(b'"') => {}
+                    Some(b'}') => return Err(self.err("trailing comma before `}`")),
+                    _ => return Err(self.unexpected("a key in double quotes")),
+                }
+                let end = self.token(t, k + 1) + 1;
+                while t.escapes.get(self.next_escape).is_some_and(|&e| (e as usize) < start) {
+                    self.next_escape += 1;
+                }
+                let key = Key {
+                    text: self.text,
+                    start,
+                    end,
+                    escaped: t.escapes.get(self.next_escape).is_some_and(|&e| (e as usize) < end),
+                };
+                self.i = self.token(t, k + 2);
+                if self.s.get(self.i) != Some(&b':') {
+                    return Err(self.unexpected("`:` after the key"));
+                }
+                k += 3;
+                self.i = self.token(t, k);
+                walker.member(mode, &key)
+            } else {
+                if self.s.get(self.i) == Some(&b']') {
+                    return Err(self.err("trailing comma before `]`"));
+                }
+                walker.item(mode)
+            };
+            match visit {
+                // A string is its two quotes (below the depth cap, where `walk` would refuse it).
+                Visit::Walk(_) | Visit::Skip if depth < MAX_DEPTH && self.s.get(self.i) == Some(&b'"') => {
+                    k += 2;
+                }
+                Visit::Walk(inner) => {
+                    self.next = k;
+                    self.walk_tokens(t, depth + 1, inner, walker)?;
+                    k = self.next;
+                }
+                Visit::Skip => {
+                    self.next = k;
+                    self.walk_tokens(t, depth + 1, (), &mut Plain)?;
+                    k = self.next;
+                }
+                Visit::Take => {
+                    let value = self.value(depth + 1)?;
+                    walker.take(value);
+                    k = self.passed(t, k);
+                }
+            }
+            self.i = self.token(t, k);
+            match self.s.get(self.i) {
+                Some(b',') => k += 1,
+                Some(&b) if b == close => {
+                    self.i += 1;
+                    self.next = k + 1;
                     return Ok(());
                 }
                 _ => return Err(self.unexpected(if object { "`,` or `}`" } else { "`,` or `]`" })),
@@ -819,6 +953,114 @@ mod tests {
                 let walked = s.walk((), &mut Everything(mode, Vec::new())).and_then(|_| s.finish()).unwrap_err();
                 assert_eq!(tree, walked, "{bad}");
             }
+        }
+    }
+
+    /// Walks, skips or takes by the key's length and the item's place, and keeps what it is
+    /// shown: a walk that goes every way through one document.
+    #[derive(Default)]
+    struct Mixed(Vec<String>, usize);
+
+    impl<'a> Walker<'a> for Mixed {
+        type Mode = u8;
+        fn member(&mut self, mode: u8, key: &Key<'a>) -> Visit<u8> {
+            let key = key.get();
+            self.0.push(format!("{mode} {key}"));
+            match key.len() % 3 {
+                _ if key == "host" => Visit::Take,
+                0 => Visit::Skip,
+                _ => Visit::Walk(mode.wrapping_add(1)),
+            }
+        }
+        fn item(&mut self, mode: u8) -> Visit<u8> {
+            self.1 += 1;
+            self.0.push(format!("{mode} item"));
+            match self.1 % 4 {
+                0 => Visit::Take,
+                1 => Visit::Skip,
+                _ => Visit::Walk(mode),
+            }
+        }
+        fn take(&mut self, value: Value<'a>) {
+            self.0.push(format!("took {}..{} {}", value.start, value.end, value.kind_name()));
+        }
+    }
+
+    /// What walking `text` shows each walker and how it ends: with the document's tokens (when
+    /// it has them) and byte by byte.
+    fn walks(text: &str) -> [Vec<String>; 2] {
+        let found = tokens::tokens(text.as_bytes());
+        [found.is_some(), false].map(|with_tokens| {
+            let stream = || Stream {
+                p: Parser {
+                    tokens: if with_tokens { tokens::tokens(text.as_bytes()) } else { None },
+                    ..Parser::bytewise(text, 0)
+                },
+                depth: 0,
+            };
+            let mut out = Vec::new();
+            for mode in [Visit::Walk(()), Visit::Skip, Visit::Take] {
+                let mut s = stream();
+                let mut all = Everything(mode, Vec::new());
+                let end = s.walk((), &mut all).and_then(|_| s.finish());
+                out.extend(all.1);
+                out.push(format!("{end:?}"));
+            }
+            let mut s = stream();
+            let mut mixed = Mixed::default();
+            let end = s.walk(0, &mut mixed).and_then(|_| s.finish());
+            out.extend(mixed.0);
+            out.push(format!("{end:?}"));
+            out
+        })
+    }
+
+    #[test]
+    fn a_walk_over_the_tokens_is_the_walk_over_the_bytes() {
+        let mut texts: Vec<String> = vec![
+            r#"{"a": [1, {"x": "y\"z"}], "b": {"c": true, "host": {"k": [null, -1.5e3]}}, "d": "\u00e9", "e": [], "f": {}}"#.into(),
+            r#"[{"host": 1}, "s", [[[]]], {"abc": {"de": "f"}}, 0, false]"#.into(),
+            r#"{"k\u0065y": {"\\": "\/"}, "é": "\ud83d\ude00", "ho\u0073t": ["x"]}"#.into(),
+            " \n\t\r{ \"a\" : [ 1 , 2 ] , \"bb\" : { } } \n".into(),
+        ];
+        let handmade = texts.len();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for dir in [root.join("examples"), root.join("../shared/corpus")] {
+            for entry in walkdir::WalkDir::new(dir).into_iter().flatten() {
+                if entry.file_name().to_string_lossy().ends_with(".json")
+                    && let Ok(text) = std::fs::read_to_string(entry.path())
+                {
+                    texts.push(text.trim_start_matches('\u{feff}').to_owned());
+                }
+            }
+        }
+        assert!(texts.len() > handmade + 10, "the examples hold flows");
+        // Every character of the handmade documents taken out, doubled, or replaced by one that
+        // matters to the grammar: the errors must be the same ones, at the same places.
+        let mut broken = Vec::new();
+        for t in &texts[..handmade] {
+            for (i, c) in t.char_indices() {
+                let (before, after) = (&t[..i], &t[i + c.len_utf8()..]);
+                broken.push(format!("{before}{after}"));
+                broken.push(format!("{before}{c}{c}{after}"));
+                for b in ["\"", "\\", "{", "}", "[", "]", ",", ":", " ", "x", "1", "\u{1}", "é"] {
+                    broken.push(format!("{before}{b}{after}"));
+                }
+            }
+        }
+        // At the depth cap and past it.
+        broken.push(format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1)));
+        broken.push(format!("{}\"s\"{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH)));
+        broken.push(format!("{}1{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH)));
+        let mut indexed = 0;
+        for t in texts.iter().chain(&broken) {
+            let [with_tokens, bytewise] = walks(t);
+            assert_eq!(with_tokens, bytewise, "{t}");
+            indexed += usize::from(tokens::tokens(t.as_bytes()).is_some());
+        }
+        // Most documents, broken ones included, were walked over their tokens.
+        if cfg!(target_arch = "x86_64") {
+            assert!(indexed > (texts.len() + broken.len()) / 2, "{indexed}");
         }
     }
 

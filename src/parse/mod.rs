@@ -10,6 +10,7 @@ pub mod json;
 pub mod settings;
 pub mod solution;
 mod swar;
+mod tokens;
 pub mod xml;
 pub mod yaml;
 pub mod yaml_layout;
