@@ -166,7 +166,13 @@ impl Loaded {
             .filter(|p| crate::discover::is_source(p) && scope.is_none_or(|s| crate::model::in_root(s, p)))
             .collect();
         let flows = flow_edits::flow_index(&self.head);
-        let updates = flow_edits::edited_flows(&relevant, &self.head, &flows, |json, meta| load::load_flow(tree, json, meta).ok())?;
+        // A flow's file the change did not touch (its metadata, mostly) is the head's.
+        let base = load::Overlay {
+            tree,
+            same: &*self.head_source,
+            changed,
+        };
+        let updates = flow_edits::edited_flows(&relevant, &self.head, &flows, |json, meta| load::load_flow(&base, json, meta).ok())?;
         Some(flow_edits::with_flows(&self.head, updates, tree.label()))
     }
 

@@ -14,8 +14,9 @@ pub type FlowAt = (usize, usize);
 const SHARED: FlowAt = (usize::MAX, usize::MAX);
 
 /// Each flow by its JSON and by its metadata file, when that file is the flow's own.
-pub fn flow_index(s: &Snapshot) -> HashMap<String, FlowAt> {
-    let mut m = HashMap::new();
+pub fn flow_index(s: &Snapshot) -> HashMap<Arc<str>, FlowAt> {
+    // Keyed by the snapshot's own paths: thousands of flows, and no string copied.
+    let mut m = HashMap::with_capacity(2 * s.solutions.iter().map(|sol| sol.flows.len()).sum::<usize>());
     for (si, sol) in s.solutions.iter().enumerate() {
         for (fi, f) in sol.flows.iter().enumerate() {
             let meta = f.meta.as_ref().filter(|meta| meta.path != sol.references_loc.path);
@@ -25,7 +26,7 @@ pub fn flow_index(s: &Snapshot) -> HashMap<String, FlowAt> {
                     Some(&(s, _)) if s != si => SHARED,
                     _ => (si, fi),
                 };
-                m.insert(path.to_string(), at);
+                m.insert(Arc::clone(path), at);
             }
         }
     }
@@ -39,7 +40,7 @@ pub fn flow_index(s: &Snapshot) -> HashMap<String, FlowAt> {
 pub fn edited_flows(
     relevant: &[&String],
     prev: &Snapshot,
-    flows: &HashMap<String, FlowAt>,
+    flows: &HashMap<Arc<str>, FlowAt>,
     read: impl Fn(&str, Option<&str>) -> Option<Arc<Flow>>,
 ) -> Option<Vec<(FlowAt, Arc<Flow>)>> {
     // Each changed path is a flow's JSON or its metadata file (whatever the layout calls it).

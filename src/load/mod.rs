@@ -37,6 +37,33 @@ pub trait Source: Sync {
     }
 }
 
+/// Two trees that differ only in `changed`, read as `tree`: a changed file from `tree`, any
+/// other from `same`, where it is the same file and cheaper to read (a working tree's file
+/// against a blob that would start `git cat-file`).
+pub struct Overlay<'a> {
+    pub tree: &'a dyn Source,
+    pub same: &'a dyn Source,
+    pub changed: &'a BTreeSet<String>,
+}
+
+impl Source for Overlay<'_> {
+    fn label(&self) -> String {
+        self.tree.label()
+    }
+
+    fn files(&self) -> &[String] {
+        self.tree.files()
+    }
+
+    fn read(&self, path: &str) -> io::Result<Vec<u8>> {
+        if self.changed.contains(path) {
+            self.tree.read(path)
+        } else {
+            self.same.read(path)
+        }
+    }
+}
+
 /// Reads and decodes one file, or says why it cannot be.
 pub fn read_source(source: &dyn Source, path: &str) -> Result<SourceFile, Box<Finding>> {
     let bytes = source
