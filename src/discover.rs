@@ -36,8 +36,7 @@ impl Layout {
     }
 
     /// The root that `path` marks in this layout, if it marks one.
-    fn root_marked_by<'a>(self, path: &'a str, set: &HashSet<&str>) -> Option<&'a str> {
-        let (dir, name) = split_last(path);
+    fn root_marked_by<'a>(self, path: &'a str, (dir, name): (&'a str, &str), set: &HashSet<&str>) -> Option<&'a str> {
         match self {
             Layout::Xml => {
                 let root = if path == "Other/Solution.xml" {
@@ -236,8 +235,9 @@ fn owner<'a>(roots: &[RootFiles], path: &'a str) -> Option<(usize, &'a str)> {
 fn roots(files: &[&str], set: &HashSet<&str>) -> Vec<RootFiles> {
     let mut found: std::collections::BTreeMap<&str, Layout> = std::collections::BTreeMap::new();
     for f in files {
+        let split = split_last(f);
         for layout in Layout::ALL {
-            if let Some(root) = layout.root_marked_by(f, set) {
+            if let Some(root) = layout.root_marked_by(f, split, set) {
                 let rank = |l: Layout| match l {
                     Layout::Yaml => 0,
                     Layout::Xml => 1,
@@ -298,8 +298,15 @@ const COMPONENT_DIRS: &[&str] = &[
 ];
 
 fn claim_xml(layout: Layout, root: &mut RootFiles, path: &str, rel: &str, set: &HashSet<&str>) -> bool {
-    let segs: Vec<&str> = rel.split('/').collect();
-    match segs.as_slice() {
+    // The first four segments, on the stack: this runs for every file, and no pattern below
+    // tells four segments from more.
+    let mut first = [""; 4];
+    let mut count = 0;
+    for (slot, seg) in first.iter_mut().zip(rel.split('/')) {
+        *slot = seg;
+        count += 1;
+    }
+    match &first[..count] {
         [dir, name] if dir.eq_ignore_ascii_case("Workflows") => {
             if name.ends_with(".json") {
                 let data = format!("{path}.data.xml");

@@ -2,6 +2,7 @@
 //! pieces of work: the files to parse, the rule families to run.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 
 /// `work(0)`, `work(1)`, … `work(count - 1)`, in that order, computed on one thread per core
 /// at most: each thread takes the next index when it is done, so long and short pieces even
@@ -38,9 +39,102 @@ pub fn map<T: Send>(count: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
     done.into_iter().map(|(_, t)| t).collect()
 }
 
+/// `work` on each item of `start` and on each item that work adds to its second argument, on
+/// one thread per core: for trees whose shape is only known as they are walked (folders).
+/// Results come in no particular order.
+pub fn explore<T: Send, R: Send>(start: Vec<T>, work: impl Fn(T, &mut Vec<T>) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // The items waiting, and how many are being worked on (each may add more).
+    let queue = Mutex::new((start, 0usize));
+    let changed = Condvar::new();
+    let lock = || queue.lock().unwrap_or_else(|e| e.into_inner());
+    let worker = || {
+        let mut mine = Vec::new();
+        let mut found = Vec::new();
+        loop {
+            let item = {
+                let mut q = lock();
+                loop {
+                    if let Some(item) = q.0.pop() {
+                        q.1 += 1;
+                        break Some(item);
+                    }
+                    if q.1 == 0 {
+                        break None;
+                    }
+                    q = changed.wait(q).unwrap_or_else(|e| e.into_inner());
+                }
+            };
+            let Some(item) = item else {
+                // Nothing waits and nothing is worked on: no more can come.
+                changed.notify_all();
+                return mine;
+            };
+            let working = Working {
+                queue: &queue,
+                changed: &changed,
+            };
+            mine.push(work(item, &mut found));
+            lock().0.append(&mut found);
+            drop(working);
+        }
+    };
+    if threads <= 1 {
+        return worker();
+    }
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads).map(|_| scope.spawn(worker)).collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    })
+}
+
+/// One item being worked on: done when dropped, even by a panic (the other threads would
+/// otherwise wait for it forever instead of ending and passing the panic on).
+struct Working<'q, T> {
+    queue: &'q Mutex<(Vec<T>, usize)>,
+    changed: &'q Condvar,
+}
+
+impl<T> Drop for Working<'_, T> {
+    fn drop(&mut self) {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).1 -= 1;
+        self.changed.notify_all();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exploring_reaches_every_item_that_work_adds() {
+        // A tree of numbers: each below 1,000 has children 2n + 1 and 2n + 2.
+        let mut seen = explore(vec![0usize], |n, more| {
+            if n < 1000 {
+                more.extend([2 * n + 1, 2 * n + 2]);
+            }
+            n
+        });
+        seen.sort_unstable();
+        assert_eq!(seen, (0..=2000).collect::<Vec<_>>());
+        assert!(explore(Vec::<usize>::new(), |n, _| n).is_empty());
+    }
+
+    #[test]
+    fn a_panic_while_exploring_reaches_the_caller() {
+        let caught = std::panic::catch_unwind(|| {
+            explore(vec![0usize], |n, more| {
+                assert!(n != 7, "seven");
+                if n < 100 {
+                    more.extend([2 * n + 1, 2 * n + 2]);
+                }
+            })
+        });
+        assert!(caught.is_err());
+    }
 
     #[test]
     fn results_come_in_the_order_of_the_work() {

@@ -1,8 +1,8 @@
 //! The working tree as a `Source`.
 
-use std::borrow::Cow;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 
@@ -51,47 +51,9 @@ impl WorkTree {
         };
         let prefix = prefix.trim_start_matches("./").trim_end_matches('/').to_owned();
         let prefix = if prefix == "." { String::new() } else { prefix };
-        let root_len = path.as_os_str().len();
-        let mut files = Vec::new();
-        let mut problems = Vec::new();
-        let walker = walkdir::WalkDir::new(path).follow_links(true).into_iter().filter_entry(|e| {
-            e.depth() == 0 || !(e.file_type().is_dir() && e.file_name().to_str().is_some_and(|n| SKIPPED_DIRS.contains(&n)))
-        });
-        for entry in walker {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) => {
-                    let where_ = e
-                        .path()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_else(|| path.display().to_string());
-                    let msg = if e.loop_ancestor().is_some() {
-                        "a symbolic-link loop: connref does not follow it".to_owned()
-                    } else {
-                        format!("cannot read: {e}")
-                    };
-                    problems.push(cr900(Loc::file(&where_), msg));
-                    continue;
-                }
-            };
-            if !entry.file_type().is_file() {
-                continue;
-            }
-            match below(entry.path(), root_len) {
-                Some(rel) if prefix.is_empty() => files.push(rel.into_owned()),
-                Some(rel) => files.push(format!("{prefix}/{rel}")),
-                None => {
-                    let lossy = entry.path().to_string_lossy().into_owned();
-                    if lossy.ends_with(".json") || lossy.ends_with(".xml") {
-                        problems.push(cr900(
-                            Loc::file(&lossy),
-                            "the path is not valid UTF-8, so connref cannot report on it: rename the file",
-                        ));
-                    }
-                }
-            }
-        }
-        files.sort_unstable();
+        let (mut files, problems) = list(path, &prefix);
+        // A merge of the folders' sorted runs.
+        files.sort();
         Ok(WorkTree { base, files, problems })
     }
 
@@ -112,19 +74,148 @@ fn from_current_dir(top: &Path) -> PathBuf {
     }
 }
 
-/// The part of `entry` below the walk's root (the first `root_len` bytes: walkdir joins names
-/// onto the root as given), with `/` separators, or `None` when that part is not UTF-8. A byte
-/// prefix instead of `Path::strip_prefix`, and one string instead of a list of components:
-/// this runs for every file of the tree before anything else can start.
-fn below(entry: &Path, root_len: usize) -> Option<Cow<'_, str>> {
-    // Only the part below the root must be UTF-8: the root is the user's, as given.
-    let rel = entry.as_os_str().as_encoded_bytes().get(root_len..)?;
-    let rel = std::str::from_utf8(rel).ok()?.trim_start_matches(std::path::is_separator);
-    Some(if std::path::MAIN_SEPARATOR == '/' {
-        Cow::Borrowed(rel)
-    } else {
-        Cow::Owned(rel.replace(std::path::MAIN_SEPARATOR, "/"))
-    })
+/// A folder to list: where it is (the root as given, joined with names), its path as reported
+/// (`None` when a name on the way is not UTF-8), and the real folders it lies in.
+struct Folder {
+    path: PathBuf,
+    shown: Option<String>,
+    real: Arc<Chain>,
+}
+
+/// A folder's real path and those of the folders it was reached through, to refuse a
+/// symbolic link back into one of them (it would be followed forever).
+struct Chain {
+    real: PathBuf,
+    up: Option<Arc<Chain>>,
+}
+
+impl Chain {
+    fn holds(&self, real: &Path) -> bool {
+        let mut at = Some(self);
+        while let Some(c) = at {
+            if c.real == real {
+                return true;
+            }
+            at = c.up.as_deref();
+        }
+        false
+    }
+}
+
+/// Every file below `root`, following symbolic links, shown below `prefix`, with what could
+/// not be listed. The folders are listed side by side: on 2,000 flows the walk took 2 ms on
+/// one core, before anything else could start.
+fn list(root: &Path, prefix: &str) -> (Vec<String>, Vec<Finding>) {
+    let real = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let top = Folder {
+        path: root.to_path_buf(),
+        shown: Some(prefix.to_owned()),
+        real: Arc::new(Chain { real, up: None }),
+    };
+    let listed = crate::parallel::explore(vec![top], |folder, more| {
+        let mut files = Vec::new();
+        let mut problems = Vec::new();
+        list_folder(folder, more, &mut files, &mut problems);
+        // Sorted here, side by side: the whole list is then runs already in order.
+        files.sort_unstable();
+        (files, problems)
+    });
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for (f, p) in listed {
+        files.extend(f);
+        problems.extend(p);
+    }
+    (files, problems)
+}
+
+fn list_folder(folder: Folder, more: &mut Vec<Folder>, files: &mut Vec<String>, problems: &mut Vec<Finding>) {
+    let cannot_read = |path: &Path, e: io::Error| cr900(Loc::file(&path.display().to_string()), format!("cannot read: {e}"));
+    let entries = match std::fs::read_dir(&folder.path) {
+        Ok(entries) => entries,
+        Err(e) => return problems.push(cannot_read(&folder.path, e)),
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                problems.push(cannot_read(&folder.path, e));
+                continue;
+            }
+        };
+        let kind = match entry.file_type() {
+            // A link is what it points to.
+            Ok(t) if t.is_symlink() => std::fs::metadata(entry.path()).map(|m| (m.file_type(), true)),
+            Ok(t) => Ok((t, false)),
+            Err(e) => Err(e),
+        };
+        let (kind, linked) = match kind {
+            Ok(k) => k,
+            Err(e) => {
+                problems.push(cannot_read(&entry.path(), e));
+                continue;
+            }
+        };
+        let name = entry.file_name();
+        // One allocation of the right size: this runs for every file of the tree.
+        let shown = match (&folder.shown, name.to_str()) {
+            (Some(dir), Some(name)) => {
+                let mut shown = String::with_capacity(dir.len() + 1 + name.len());
+                if !dir.is_empty() {
+                    shown.push_str(dir);
+                    shown.push('/');
+                }
+                shown.push_str(name);
+                Some(shown)
+            }
+            _ => None,
+        };
+        if kind.is_dir() {
+            if name.to_str().is_some_and(|n| SKIPPED_DIRS.contains(&n)) {
+                continue;
+            }
+            let path = entry.path();
+            let real = if linked {
+                match std::fs::canonicalize(&path) {
+                    Ok(real) if folder.real.holds(&real) => {
+                        problems.push(cr900(
+                            Loc::file(&path.display().to_string()),
+                            "a symbolic-link loop: connref does not follow it",
+                        ));
+                        continue;
+                    }
+                    Ok(real) => real,
+                    Err(e) => {
+                        problems.push(cannot_read(&path, e));
+                        continue;
+                    }
+                }
+            } else {
+                folder.real.real.join(&name)
+            };
+            more.push(Folder {
+                path,
+                shown,
+                real: Arc::new(Chain {
+                    real,
+                    up: Some(Arc::clone(&folder.real)),
+                }),
+            });
+        } else if kind.is_file() {
+            match shown {
+                Some(shown) => files.push(shown),
+                None => {
+                    let lossy = entry.path().to_string_lossy().into_owned();
+                    if lossy.ends_with(".json") || lossy.ends_with(".xml") {
+                        problems.push(cr900(
+                            Loc::file(&lossy),
+                            "the path is not valid UTF-8, so connref cannot report on it: rename the file",
+                        ));
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A relative path with `/` separators, or `None` when it is not UTF-8.
@@ -156,5 +247,63 @@ impl Source for WorkTree {
 
     fn listing_problems(&self) -> Vec<Finding> {
         self.problems.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_followed_once_and_what_cannot_be_read_is_reported() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let write = |path: &str| {
+            let file = root.join(path);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(file, "{}").unwrap();
+        };
+        write("a/b/flow.json");
+        write("a/notes.txt");
+        write("node_modules/x.json");
+        write("deep/er/still/file.xml");
+        symlink(root.join("a"), root.join("linked")).unwrap();
+        symlink(root.join("a/b/flow.json"), root.join("file-link.json")).unwrap();
+        symlink(root.join("missing"), root.join("broken.json")).unwrap();
+        // Back to the root, and back to a folder on the way.
+        symlink(root, root.join("a/b/to-root")).unwrap();
+        symlink(root.join("deep"), root.join("deep/er/still/up")).unwrap();
+        let (mut files, problems) = list(root, "top");
+        files.sort();
+        assert_eq!(
+            files,
+            [
+                "top/a/b/flow.json",
+                "top/a/notes.txt",
+                "top/deep/er/still/file.xml",
+                "top/file-link.json",
+                "top/linked/b/flow.json",
+                "top/linked/notes.txt",
+            ]
+        );
+        let mut problems: Vec<String> = problems
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {}",
+                    p.loc.path.strip_prefix(&*root.to_string_lossy()).unwrap_or(&p.loc.path),
+                    p.message
+                )
+            })
+            .collect();
+        problems.sort();
+        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert!(problems[0].starts_with("/a/b/to-root a symbolic-link loop"), "{problems:?}");
+        assert!(problems[1].starts_with("/broken.json cannot read: "), "{problems:?}");
+        assert!(problems[2].starts_with("/deep/er/still/up a symbolic-link loop"), "{problems:?}");
+        // Through the link, the same loop is met again one folder further down.
+        assert!(problems[3].starts_with("/linked/b/to-root a symbolic-link loop"), "{problems:?}");
     }
 }
