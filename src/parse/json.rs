@@ -5,6 +5,7 @@
 //! are borrowed from the input, so a large flow costs little more than a scan.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 
 use super::swar;
@@ -243,7 +244,7 @@ impl<'a> Stream<'a> {
     /// Builds the next value as a tree.
     pub fn value(&mut self) -> Result<Value<'a>, JsonError> {
         self.p.ws();
-        self.p.value(self.depth)
+        self.p.build(self.depth)
     }
 
     /// Consumes the next value without building anything.
@@ -566,10 +567,7 @@ impl<'a> Parser<'a> {
     /// containers it asks to walk. The one loop over containers that builds nothing: a skip is
     /// a walk that looks at nothing ([`Plain`]).
     fn walk<W: Walker<'a>>(&mut self, depth: usize, mode: W::Mode, walker: &mut W) -> Result<(), JsonError> {
-        if let Some(t) = self.tokens.take() {
-            // Parsing only moves forward: the tokens already passed are not searched again.
-            let i = self.i;
-            self.next += t.at[self.next.min(t.at.len())..].partition_point(|&at| (at as usize) < i);
+        if let Some(t) = self.take_tokens() {
             let walked = self.walk_tokens(&t, depth, mode, walker);
             self.tokens = Some(t);
             return walked;
@@ -643,6 +641,26 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// `value`, over the tokens when there are.
+    fn build(&mut self, depth: usize) -> Result<Value<'a>, JsonError> {
+        let Some(t) = self.take_tokens() else {
+            return self.value(depth);
+        };
+        let built = self.value_tokens(&t, depth);
+        self.tokens = Some(t);
+        built
+    }
+
+    /// The tokens, with `next` moved to the one at `i`, for a walk or a build over them (what
+    /// that reads byte by byte meanwhile, it reads without them).
+    fn take_tokens(&mut self) -> Option<Tokens> {
+        let t = self.tokens.take()?;
+        // Parsing only moves forward: the tokens already passed are not searched again.
+        let i = self.i;
+        self.next += t.at[self.next.min(t.at.len())..].partition_point(|&at| (at as usize) < i);
+        Some(t)
+    }
+
     /// Where token `k` is, or the end of the text past the last one.
     #[inline]
     fn token(&self, t: &Tokens, k: usize) -> usize {
@@ -699,14 +717,11 @@ impl<'a> Parser<'a> {
                     _ => return Err(self.unexpected("a key in double quotes")),
                 }
                 let end = self.token(t, k + 1) + 1;
-                while t.escapes.get(self.next_escape).is_some_and(|&e| (e as usize) < start) {
-                    self.next_escape += 1;
-                }
                 let key = Key {
                     text: self.text,
                     start,
                     end,
-                    escaped: t.escapes.get(self.next_escape).is_some_and(|&e| (e as usize) < end),
+                    escaped: self.escaped_before(t, end),
                 };
                 self.i = self.token(t, k + 2);
                 if self.s.get(self.i) != Some(&b':') {
@@ -737,9 +752,10 @@ impl<'a> Parser<'a> {
                     k = self.next;
                 }
                 Visit::Take => {
-                    let value = self.value(depth + 1)?;
+                    self.next = k;
+                    let value = self.value_tokens(t, depth + 1)?;
                     walker.take(value);
-                    k = self.passed(t, k);
+                    k = self.next;
                 }
             }
             self.i = self.token(t, k);
@@ -751,6 +767,124 @@ impl<'a> Parser<'a> {
                     return Ok(());
                 }
                 _ => return Err(self.unexpected(if object { "`,` or `}`" } else { "`,` or `]`" })),
+            }
+        }
+    }
+
+    /// `value`, stepping from token to token like `walk_tokens`: strings without escapes are
+    /// taken as they lie between their quotes. Token `self.next` is the one at `i`.
+    fn value_tokens(&mut self, t: &Tokens, depth: usize) -> Result<Value<'a>, JsonError> {
+        if depth > MAX_DEPTH {
+            return Err(self.err(format!("nesting is deeper than {MAX_DEPTH} levels")));
+        }
+        let start = self.i;
+        let kind = match self.s.get(start) {
+            Some(b'{') => self.object_tokens(t, depth)?,
+            Some(b'[') => self.array_tokens(t, depth)?,
+            Some(b'"') => Kind::String(self.string_tokens(t)?),
+            _ => {
+                // A number or a literal, each of whose bytes is a token.
+                let value = self.value(depth)?;
+                self.next = self.passed(t, self.next);
+                return Ok(value);
+            }
+        };
+        Ok(Value { kind, start, end: self.i })
+    }
+
+    /// The string at `i`: its two quotes are the next tokens, and only one with an escape
+    /// is read byte by byte (to decode it).
+    fn string_tokens(&mut self, t: &Tokens) -> Result<Cow<'a, str>, JsonError> {
+        let (open, close) = (self.i, self.token(t, self.next + 1));
+        let text = if self.escaped_before(t, close) {
+            self.string()?
+        } else {
+            Cow::Borrowed(&self.text[open + 1..close])
+        };
+        self.i = close + 1;
+        self.next += 2;
+        Ok(text)
+    }
+
+    /// Whether an escape starts between `i` and `end`.
+    fn escaped_before(&mut self, t: &Tokens, end: usize) -> bool {
+        while t.escapes.get(self.next_escape).is_some_and(|&e| (e as usize) < self.i) {
+            self.next_escape += 1;
+        }
+        t.escapes.get(self.next_escape).is_some_and(|&e| (e as usize) < end)
+    }
+
+    fn array_tokens(&mut self, t: &Tokens, depth: usize) -> Result<Kind<'a>, JsonError> {
+        let mut items = Vec::new();
+        self.next += 1;
+        self.i = self.token(t, self.next);
+        if self.s.get(self.i) == Some(&b']') {
+            self.i += 1;
+            self.next += 1;
+            return Ok(Kind::Array(items));
+        }
+        loop {
+            self.i = self.token(t, self.next);
+            if self.s.get(self.i) == Some(&b']') {
+                return Err(self.err("trailing comma before `]`"));
+            }
+            items.push(self.value_tokens(t, depth + 1)?);
+            self.i = self.token(t, self.next);
+            match self.s.get(self.i) {
+                Some(b',') => self.next += 1,
+                Some(b']') => {
+                    self.i += 1;
+                    self.next += 1;
+                    return Ok(Kind::Array(items));
+                }
+                _ => return Err(self.unexpected("`,` or `]`")),
+            }
+        }
+    }
+
+    fn object_tokens(&mut self, t: &Tokens, depth: usize) -> Result<Kind<'a>, JsonError> {
+        let mut members: Vec<Member<'a>> = Vec::new();
+        let mut seen = None;
+        self.next += 1;
+        self.i = self.token(t, self.next);
+        if self.s.get(self.i) == Some(&b'}') {
+            self.i += 1;
+            self.next += 1;
+            return Ok(Kind::Object(members));
+        }
+        loop {
+            self.i = self.token(t, self.next);
+            match self.s.get(self.i) {
+                Some(b'"') => {}
+                Some(b'}') => return Err(self.err("trailing comma before `}`")),
+                _ => return Err(self.unexpected("a key in double quotes")),
+            }
+            let key_start = self.i;
+            let key = self.string_tokens(t)?;
+            let key_end = self.i;
+            self.i = self.token(t, self.next);
+            if self.s.get(self.i) != Some(&b':') {
+                return Err(self.unexpected("`:` after the key"));
+            }
+            self.next += 1;
+            self.i = self.token(t, self.next);
+            let value = self.value_tokens(t, depth + 1)?;
+            self.note_duplicate(&members, &mut seen, &key, key_start);
+            members.push(Member {
+                key,
+                key_start,
+                key_end,
+                value,
+            });
+            self.i = self.token(t, self.next);
+            match self.s.get(self.i) {
+                Some(b',') => self.next += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    self.next += 1;
+                    return Ok(Kind::Object(members));
+                }
+                _ => return Err(self.unexpected("`,` or `}`")),
             }
         }
     }
@@ -798,6 +932,24 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Lists `key` when `members` already has it. Objects in flows are small enough that a
+    /// linear scan beats hashing; past a few dozen members the keys go in a set, so that a
+    /// huge object costs time in proportion to its size, not to its square.
+    fn note_duplicate(&mut self, members: &[Member<'a>], seen: &mut Option<HashSet<String>>, key: &str, at: usize) {
+        const SCAN: usize = 32;
+        let again = match seen {
+            Some(set) => !set.insert(key.to_owned()),
+            None if members.len() < SCAN => members.iter().any(|m| m.key == key),
+            None => {
+                let set = seen.insert(members.iter().map(|m| m.key.to_string()).collect());
+                !set.insert(key.to_owned())
+            }
+        };
+        if again {
+            self.dups.push((key.to_owned(), at));
+        }
+    }
+
     fn array(&mut self, depth: usize) -> Result<Kind<'a>, JsonError> {
         self.i += 1;
         let mut items = Vec::new();
@@ -827,6 +979,7 @@ impl<'a> Parser<'a> {
     fn object(&mut self, depth: usize) -> Result<Kind<'a>, JsonError> {
         self.i += 1;
         let mut members: Vec<Member<'a>> = Vec::new();
+        let mut seen = None;
         self.ws();
         if self.s.get(self.i) == Some(&b'}') {
             self.i += 1;
@@ -849,10 +1002,7 @@ impl<'a> Parser<'a> {
             self.i += 1;
             self.ws();
             let value = self.value(depth + 1)?;
-            // Objects in flows are small enough that a linear scan beats hashing.
-            if members.iter().any(|m| m.key == key) {
-                self.dups.push((key.to_string(), key_start));
-            }
+            self.note_duplicate(&members, &mut seen, &key, key_start);
             members.push(Member {
                 key,
                 key_start,
@@ -982,7 +1132,7 @@ mod tests {
             }
         }
         fn take(&mut self, value: Value<'a>) {
-            self.0.push(format!("took {}..{} {}", value.start, value.end, value.kind_name()));
+            self.0.push(format!("took {value:?}"));
         }
     }
 
@@ -1011,6 +1161,9 @@ mod tests {
             let end = s.walk(0, &mut mixed).and_then(|_| s.finish());
             out.extend(mixed.0);
             out.push(format!("{end:?}"));
+            let mut s = stream();
+            let built = s.value().and_then(|v| s.finish().map(|_| v));
+            out.push(format!("{built:?}"));
             out
         })
     }
@@ -1135,5 +1288,14 @@ mod tests {
         let doc = parse(r#"{"a":1,"a":2}"#).unwrap();
         assert_eq!(doc.duplicate_keys, vec![("a".to_owned(), 7)]);
         assert_eq!(doc.root.get("a").unwrap().kind, Kind::Number("1"));
+        // Past the members that are scanned, the keys are looked up in a set: the same ones
+        // are found, an escaped spelling included.
+        let keys: Vec<String> = (0..40)
+            .map(|i| format!("k{i}"))
+            .chain(["k3".into(), "k\\u0033\\u0039".into(), "k40".into()])
+            .collect();
+        let text = format!("{{{}}}", keys.iter().map(|k| format!("\"{k}\": 0")).collect::<Vec<_>>().join(", "));
+        let found: Vec<String> = parse(&text).unwrap().duplicate_keys.into_iter().map(|(k, _)| k).collect();
+        assert_eq!(found, ["k3", "k39"]);
     }
 }
