@@ -35,8 +35,11 @@ pub fn compute(opts: &Options) -> Result<History> {
     let repo = Repo::open(&located.path)?;
     let scope = repo.relative(&located.path)?;
     if repo.resolve("HEAD").is_err() {
-        // An empty repository has no history to report.
-        return Ok(History::default());
+        // An empty history would read as a clean one.
+        anyhow::bail!(
+            "the repository at {} has no commits yet, so it has no history to read: commit the solution source, or check the working tree with `connref check`",
+            opts.path.display()
+        );
     }
     let mut events = Vec::new();
     let walked = load::history::walk(&repo, &scope, opts.since.as_deref(), &config, |commit, base, head| {
