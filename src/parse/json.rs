@@ -2,7 +2,9 @@
 //!
 //! serde_json forgets positions, and connref must point at the exact key that is wrong, in
 //! minified one-line flows as much as in pretty-printed settings files. Strings without escapes
-//! are borrowed from the input, so a large flow costs little more than a scan.
+//! are borrowed from the input, so a large flow costs little more than a scan. A stream first finds
+//! where the document's tokens are (`tokens.rs`) and then steps from one to the next; the tree
+//! parser, for small files, reads every byte.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -352,8 +354,8 @@ struct Parser<'a> {
     text: &'a str,
     i: usize,
     dups: Vec<(String, usize)>,
-    /// Where the document's tokens are, when its strings are sound: a walk then steps from
-    /// token to token instead of reading white space and the contents of strings.
+    /// Where the document's tokens are, when its strings are sound: a walk or a build then
+    /// steps from token to token instead of reading white space and the contents of strings.
     tokens: Option<Tokens>,
     /// The first token not yet passed, and the first escape.
     next: usize,
@@ -677,8 +679,8 @@ impl<'a> Parser<'a> {
     }
 
     /// `walk`, stepping from token to token: the same grammar, checks and errors, without
-    /// reading white space or the contents of strings. What is built (a taken value, a number)
-    /// is read byte by byte, as by `walk`. Token `self.next` is the one at `i`.
+    /// reading white space or the contents of strings (a number or a literal is still read
+    /// byte by byte). Token `self.next` is the one at `i`.
     fn walk_tokens<W: Walker<'a>>(&mut self, t: &Tokens, depth: usize, mode: W::Mode, walker: &mut W) -> Result<(), JsonError> {
         if depth > MAX_DEPTH {
             return Err(self.err(format!("nesting is deeper than {MAX_DEPTH} levels")));

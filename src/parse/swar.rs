@@ -2,7 +2,8 @@
 //! parsers look for a few kinds of byte in long runs of ordinary text. Each mask has the high
 //! bit of every byte that matches, exactly (no carry from one byte into the next), so the
 //! first match is `mask.trailing_zeros() / 8`. The end of a JSON string's plain run, the
-//! hottest scan, also has a sixteen-byte SSE2 loop on x86_64 (about 5 % off parsing a flow).
+//! hottest scan of the byte-by-byte reader, also has a sixteen-byte SSE2 loop on x86_64. (A
+//! stream over a sound document does not scan at all: `tokens.rs` has found every token.)
 
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;

