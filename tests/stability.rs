@@ -393,9 +393,11 @@ fn empty_repository_detached_head_and_no_solution_at_base() {
     f.git(&["add", "-A"]);
     let out = connref(f.path(), &["check", "--staged"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    // No commit: nothing to read, which must not pass for a clean history.
     let out = connref(f.path(), &["history", "--format", "json"]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("\"commits\": 0"));
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert!(out.stderr.contains("has no commits yet"), "{}", out.stderr);
 
     let g = Fixture::new();
     g.write("README.md", "x\n");
