@@ -1203,6 +1203,23 @@ mod tests {
                 }
             }
         }
+        // Real flows broken at random places (a fixed seed: the same ones each run), where
+        // blocks of the index meet long strings, escapes and deep nesting.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |below: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % below.max(1) as u64) as usize
+        };
+        for t in &texts[handmade..] {
+            for _ in 0..20 {
+                let at = t.floor_char_boundary(next(t.len()));
+                let end = t.ceil_char_boundary(at + 1).min(t.len());
+                let b = ["\"", "\\", "{", "}", "[", "]", ",", ":", "", "x", "\u{1}", "\\u00"][next(12)];
+                broken.push(format!("{}{b}{}", &t[..at], &t[if next(2) == 0 { at } else { end }..]));
+            }
+        }
         // At the depth cap and past it.
         broken.push(format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1)));
         broken.push(format!("{}\"s\"{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH)));

@@ -22,8 +22,10 @@ pub struct Tokens {
 }
 
 /// The tokens of `s`, or `None` when the document must be read byte by byte: its strings are
-/// not sound, it is too large for 32-bit offsets, or the target is not x86_64 (where SSE2 is
-/// always there; other targets parse as before).
+/// not sound, it is too large for 32-bit offsets, it is so dense in tokens that their index
+/// would outgrow the text (more than one token in four bytes: real flows, even minified, have
+/// one in six to nine), or the target is not x86_64 (where SSE2 is always there; other targets
+/// parse as before).
 pub fn tokens(s: &[u8]) -> Option<Tokens> {
     #[cfg(target_arch = "x86_64")]
     {
@@ -181,6 +183,7 @@ fn scan(s: &[u8], masks: impl Fn(&[u8; 64]) -> Masks) -> Option<Tokens> {
         at: Vec::with_capacity(s.len() / 6 + 16),
         escapes: Vec::new(),
     };
+    let most = s.len() / 4 + 64;
     let mut in_string = 0u64;
     let mut carry = 0u64;
     let mut base = 0usize;
@@ -224,6 +227,9 @@ fn scan(s: &[u8], masks: impl Fn(&[u8; 64]) -> Masks) -> Option<Tokens> {
             tokens &= tokens - 1;
             // Within u32: checked by `tokens`.
             out.at.push((base + i) as u32);
+        }
+        if out.at.len() > most {
+            return None;
         }
         base += 64;
     }
@@ -269,7 +275,7 @@ mod tests {
                 }
             }
         }
-        Some(out)
+        (out.at.len() <= s.len() / 4 + 64).then_some(out)
     }
 
     /// The index as each scan this processor can run finds it: SSE2, and AVX2 when it has it.
@@ -339,6 +345,20 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_document_denser_in_tokens_than_a_flow_is_read_byte_by_byte() {
+        let dense = format!("[{}1]", "1,".repeat(10_000));
+        assert_eq!(reference(dense.as_bytes()), None);
+        for got in every_scan(dense.as_bytes()) {
+            assert_eq!(got, None);
+        }
+        // A minified flow is not that dense.
+        let minified = r#"{"properties":{"connectionReferences":{"shared_office365":{"connection":{"connectionReferenceLogicalName":"contoso_mail_outlook"}}}}}"#.repeat(3);
+        for got in every_scan(minified.as_bytes()) {
+            assert!(got.is_some());
         }
     }
 
