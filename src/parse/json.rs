@@ -349,6 +349,87 @@ impl<'a> Stream<'a> {
     }
 }
 
+/// How the one grammar moves over the text: byte by byte ([`Bytes`]), or from token to token
+/// over the document's index ([`Tokens`]), reading neither white space nor string contents.
+/// Both are the same parse: the tests hold one against the other.
+trait Steps {
+    /// Moves `i` to the next token, past white space.
+    fn ws(&self, p: &mut Parser<'_>);
+    /// Consumes the one-byte token at `i`: `{`, `[`, `:`, `,`, `}` or `]`.
+    fn bump(&self, p: &mut Parser<'_>);
+    /// Validates and moves past the string at `i`; whether it holds an escape.
+    fn skip_string(&self, p: &mut Parser<'_>) -> Result<bool, JsonError>;
+    /// The string at `i`, decoded.
+    fn string<'a>(&self, p: &mut Parser<'a>) -> Result<Cow<'a, str>, JsonError>;
+    /// A number or a literal was just read byte by byte, each of its bytes a token.
+    fn read_bytes(&self, p: &mut Parser<'_>);
+}
+
+/// Reading every byte.
+struct Bytes;
+
+impl Steps for Bytes {
+    #[inline]
+    fn ws(&self, p: &mut Parser<'_>) {
+        p.ws();
+    }
+    #[inline]
+    fn bump(&self, p: &mut Parser<'_>) {
+        p.i += 1;
+    }
+    #[inline]
+    fn skip_string(&self, p: &mut Parser<'_>) -> Result<bool, JsonError> {
+        p.skip_string()
+    }
+    #[inline]
+    fn string<'a>(&self, p: &mut Parser<'a>) -> Result<Cow<'a, str>, JsonError> {
+        p.string()
+    }
+    #[inline]
+    fn read_bytes(&self, _: &mut Parser<'_>) {}
+}
+
+/// Stepping over the index: `next` is always the token at `i`, or the one after it.
+impl Steps for Tokens {
+    #[inline]
+    fn ws(&self, p: &mut Parser<'_>) {
+        p.i = p.token(self, p.next);
+    }
+    #[inline]
+    fn bump(&self, p: &mut Parser<'_>) {
+        p.i += 1;
+        p.next += 1;
+    }
+    #[inline]
+    fn skip_string(&self, p: &mut Parser<'_>) -> Result<bool, JsonError> {
+        // Its closing quote is the next token; it was validated with the index.
+        let end = p.token(self, p.next + 1) + 1;
+        let escaped = p.escaped_before(self, end);
+        p.i = end;
+        p.next += 2;
+        Ok(escaped)
+    }
+    #[inline]
+    fn string<'a>(&self, p: &mut Parser<'a>) -> Result<Cow<'a, str>, JsonError> {
+        let (open, close) = (p.i, p.token(self, p.next + 1));
+        // Only a string with an escape is read byte by byte, to decode it.
+        let text = if p.escaped_before(self, close) {
+            p.string()?
+        } else {
+            Cow::Borrowed(&p.text[open + 1..close])
+        };
+        p.i = close + 1;
+        p.next += 2;
+        Ok(text)
+    }
+    #[inline]
+    fn read_bytes(&self, p: &mut Parser<'_>) {
+        while self.at.get(p.next).is_some_and(|&at| (at as usize) < p.i) {
+            p.next += 1;
+        }
+    }
+}
+
 struct Parser<'a> {
     s: &'a [u8],
     text: &'a str,
@@ -416,24 +497,6 @@ impl<'a> Parser<'a> {
                 _ => return,
             }
         }
-    }
-
-    fn value(&mut self, depth: usize) -> Result<Value<'a>, JsonError> {
-        if depth > MAX_DEPTH {
-            return Err(self.err(format!("nesting is deeper than {MAX_DEPTH} levels")));
-        }
-        let start = self.i;
-        let kind = match self.s.get(self.i) {
-            Some(b'{') => self.object(depth)?,
-            Some(b'[') => self.array(depth)?,
-            Some(b'"') => Kind::String(self.string()?),
-            Some(b't') => self.literal("true", Kind::Bool(true))?,
-            Some(b'f') => self.literal("false", Kind::Bool(false))?,
-            Some(b'n') => self.literal("null", Kind::Null)?,
-            Some(b'-' | b'0'..=b'9') => self.number()?,
-            _ => return Err(self.unexpected("a JSON value")),
-        };
-        Ok(Value { kind, start, end: self.i })
     }
 
     fn literal(&mut self, word: &str, kind: Kind<'a>) -> Result<Kind<'a>, JsonError> {
@@ -560,42 +623,85 @@ impl<'a> Parser<'a> {
         Ok(v)
     }
 
+    /// The next value, as a tree, read byte by byte.
+    fn value(&mut self, depth: usize) -> Result<Value<'a>, JsonError> {
+        self.value_in(&Bytes, depth)
+    }
+
+    /// `value`, over the tokens when there are.
+    fn build(&mut self, depth: usize) -> Result<Value<'a>, JsonError> {
+        let Some(t) = self.take_tokens() else {
+            return self.value(depth);
+        };
+        let built = self.value_in(&t, depth);
+        self.tokens = Some(t);
+        built
+    }
+
     /// Like `value`, without building anything: validates and moves past the next value.
     fn skip(&mut self, depth: usize) -> Result<(), JsonError> {
         self.walk(depth, (), &mut Plain)
     }
 
     /// Validates and moves past the next value, showing `walker` the members and items of the
+    /// containers it asks to walk; over the tokens when there are.
+    fn walk<W: Walker<'a>>(&mut self, depth: usize, mode: W::Mode, walker: &mut W) -> Result<(), JsonError> {
+        let Some(t) = self.take_tokens() else {
+            return self.walk_in(&Bytes, depth, mode, walker);
+        };
+        let walked = self.walk_in(&t, depth, mode, walker);
+        self.tokens = Some(t);
+        walked
+    }
+
+    /// The one grammar of values, read by `steps`: byte by byte, or from token to token.
+    fn value_in<S: Steps>(&mut self, steps: &S, depth: usize) -> Result<Value<'a>, JsonError> {
+        if depth > MAX_DEPTH {
+            return Err(self.err(format!("nesting is deeper than {MAX_DEPTH} levels")));
+        }
+        let start = self.i;
+        let kind = match self.s.get(self.i) {
+            Some(b'{') => self.object_in(steps, depth)?,
+            Some(b'[') => self.array_in(steps, depth)?,
+            Some(b'"') => Kind::String(steps.string(self)?),
+            Some(b't') => self.literal("true", Kind::Bool(true))?,
+            Some(b'f') => self.literal("false", Kind::Bool(false))?,
+            Some(b'n') => self.literal("null", Kind::Null)?,
+            Some(b'-' | b'0'..=b'9') => self.number()?,
+            _ => return Err(self.unexpected("a JSON value")),
+        };
+        if matches!(kind, Kind::Null | Kind::Bool(_) | Kind::Number(_)) {
+            steps.read_bytes(self);
+        }
+        Ok(Value { kind, start, end: self.i })
+    }
+
+    /// Validates and moves past the next value, showing `walker` the members and items of the
     /// containers it asks to walk. The one loop over containers that builds nothing: a skip is
     /// a walk that looks at nothing ([`Plain`]).
-    fn walk<W: Walker<'a>>(&mut self, depth: usize, mode: W::Mode, walker: &mut W) -> Result<(), JsonError> {
-        if let Some(t) = self.take_tokens() {
-            let walked = self.walk_tokens(&t, depth, mode, walker);
-            self.tokens = Some(t);
-            return walked;
-        }
+    fn walk_in<S: Steps, W: Walker<'a>>(&mut self, steps: &S, depth: usize, mode: W::Mode, walker: &mut W) -> Result<(), JsonError> {
         if depth > MAX_DEPTH {
             return Err(self.err(format!("nesting is deeper than {MAX_DEPTH} levels")));
         }
         let object = match self.s.get(self.i) {
             Some(b'{') => true,
             Some(b'[') => false,
-            Some(b'"') => return self.skip_string().map(drop),
-            _ => return self.value(depth).map(drop),
+            Some(b'"') => return steps.skip_string(self).map(drop),
+            _ => return self.value_in(steps, depth).map(drop),
         };
         let close = if object { b'}' } else { b']' };
-        self.i += 1;
-        self.ws();
+        steps.bump(self);
+        steps.ws(self);
         if self.s.get(self.i) == Some(&close) {
-            self.i += 1;
+            steps.bump(self);
             return Ok(());
         }
         loop {
-            self.ws();
+            steps.ws(self);
             let visit = if object {
                 let start = self.i;
                 let escaped = match self.s.get(self.i) {
-                    Some(b'"') => self.skip_string()?,
+                    Some(b'"') => steps.skip_string(self)?,
                     Some(b'}') => return Err(self.err("trailing comma before `}`")),
                     _ => return Err(self.unexpected("a key in double quotes")),
                 };
@@ -605,12 +711,12 @@ impl<'a> Parser<'a> {
                     end: self.i,
                     escaped,
                 };
-                self.ws();
+                steps.ws(self);
                 if self.s.get(self.i) != Some(&b':') {
                     return Err(self.unexpected("`:` after the key"));
                 }
-                self.i += 1;
-                self.ws();
+                steps.bump(self);
+                steps.ws(self);
                 walker.member(mode, &key)
             } else {
                 if self.s.get(self.i) == Some(&b']') {
@@ -622,20 +728,20 @@ impl<'a> Parser<'a> {
                 // Most values are strings: no call for them (below the depth cap, where the
                 // call would refuse them).
                 Visit::Walk(_) | Visit::Skip if depth < MAX_DEPTH && self.s.get(self.i) == Some(&b'"') => {
-                    self.skip_string()?;
+                    steps.skip_string(self)?;
                 }
-                Visit::Walk(inner) => self.walk(depth + 1, inner, walker)?,
-                Visit::Skip => self.skip(depth + 1)?,
+                Visit::Walk(inner) => self.walk_in(steps, depth + 1, inner, walker)?,
+                Visit::Skip => self.walk_in(steps, depth + 1, (), &mut Plain)?,
                 Visit::Take => {
-                    let value = self.value(depth + 1)?;
+                    let value = self.value_in(steps, depth + 1)?;
                     walker.take(value);
                 }
             }
-            self.ws();
+            steps.ws(self);
             match self.s.get(self.i) {
-                Some(b',') => self.i += 1,
+                Some(b',') => steps.bump(self),
                 Some(&b) if b == close => {
-                    self.i += 1;
+                    steps.bump(self);
                     return Ok(());
                 }
                 _ => return Err(self.unexpected(if object { "`,` or `}`" } else { "`,` or `]`" })),
@@ -643,14 +749,75 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// `value`, over the tokens when there are.
-    fn build(&mut self, depth: usize) -> Result<Value<'a>, JsonError> {
-        let Some(t) = self.take_tokens() else {
-            return self.value(depth);
-        };
-        let built = self.value_tokens(&t, depth);
-        self.tokens = Some(t);
-        built
+    fn array_in<S: Steps>(&mut self, steps: &S, depth: usize) -> Result<Kind<'a>, JsonError> {
+        steps.bump(self);
+        let mut items = Vec::new();
+        steps.ws(self);
+        if self.s.get(self.i) == Some(&b']') {
+            steps.bump(self);
+            return Ok(Kind::Array(items));
+        }
+        loop {
+            steps.ws(self);
+            if self.s.get(self.i) == Some(&b']') {
+                return Err(self.err("trailing comma before `]`"));
+            }
+            items.push(self.value_in(steps, depth + 1)?);
+            steps.ws(self);
+            match self.s.get(self.i) {
+                Some(b',') => steps.bump(self),
+                Some(b']') => {
+                    steps.bump(self);
+                    return Ok(Kind::Array(items));
+                }
+                _ => return Err(self.unexpected("`,` or `]`")),
+            }
+        }
+    }
+
+    fn object_in<S: Steps>(&mut self, steps: &S, depth: usize) -> Result<Kind<'a>, JsonError> {
+        steps.bump(self);
+        let mut members: Vec<Member<'a>> = Vec::new();
+        let mut seen = None;
+        steps.ws(self);
+        if self.s.get(self.i) == Some(&b'}') {
+            steps.bump(self);
+            return Ok(Kind::Object(members));
+        }
+        loop {
+            steps.ws(self);
+            match self.s.get(self.i) {
+                Some(b'"') => {}
+                Some(b'}') => return Err(self.err("trailing comma before `}`")),
+                _ => return Err(self.unexpected("a key in double quotes")),
+            }
+            let key_start = self.i;
+            let key = steps.string(self)?;
+            let key_end = self.i;
+            steps.ws(self);
+            if self.s.get(self.i) != Some(&b':') {
+                return Err(self.unexpected("`:` after the key"));
+            }
+            steps.bump(self);
+            steps.ws(self);
+            let value = self.value_in(steps, depth + 1)?;
+            self.note_duplicate(&members, &mut seen, &key, key_start);
+            members.push(Member {
+                key,
+                key_start,
+                key_end,
+                value,
+            });
+            steps.ws(self);
+            match self.s.get(self.i) {
+                Some(b',') => steps.bump(self),
+                Some(b'}') => {
+                    steps.bump(self);
+                    return Ok(Kind::Object(members));
+                }
+                _ => return Err(self.unexpected("`,` or `}`")),
+            }
+        }
     }
 
     /// The tokens, with `next` moved to the one at `i`, for a walk or a build over them (what
@@ -669,226 +836,12 @@ impl<'a> Parser<'a> {
         t.at.get(k).map_or(self.s.len(), |&at| at as usize)
     }
 
-    /// The first token from `k` on that `i` has not passed.
-    #[inline]
-    fn passed(&self, t: &Tokens, mut k: usize) -> usize {
-        while t.at.get(k).is_some_and(|&at| (at as usize) < self.i) {
-            k += 1;
-        }
-        k
-    }
-
-    /// `walk`, stepping from token to token: the same grammar, checks and errors, without
-    /// reading white space or the contents of strings (a number or a literal is still read
-    /// byte by byte). Token `self.next` is the one at `i`.
-    fn walk_tokens<W: Walker<'a>>(&mut self, t: &Tokens, depth: usize, mode: W::Mode, walker: &mut W) -> Result<(), JsonError> {
-        if depth > MAX_DEPTH {
-            return Err(self.err(format!("nesting is deeper than {MAX_DEPTH} levels")));
-        }
-        let object = match self.s.get(self.i) {
-            Some(b'{') => true,
-            Some(b'[') => false,
-            Some(b'"') => {
-                // Its closing quote is the next token.
-                self.i = self.token(t, self.next + 1) + 1;
-                self.next += 2;
-                return Ok(());
-            }
-            _ => {
-                // A number or a literal, each of whose bytes is a token.
-                self.value(depth)?;
-                self.next = self.passed(t, self.next);
-                return Ok(());
-            }
-        };
-        let close = if object { b'}' } else { b']' };
-        let mut k = self.next + 1;
-        self.i = self.token(t, k);
-        if self.s.get(self.i) == Some(&close) {
-            self.i += 1;
-            self.next = k + 1;
-            return Ok(());
-        }
-        loop {
-            self.i = self.token(t, k);
-            let visit = if object {
-                let start = self.i;
-                match self.s.get(start) {
-                    Some(b'"') => {}
-                    Some(b'}') => return Err(self.err("trailing comma before `}`")),
-                    _ => return Err(self.unexpected("a key in double quotes")),
-                }
-                let end = self.token(t, k + 1) + 1;
-                let key = Key {
-                    text: self.text,
-                    start,
-                    end,
-                    escaped: self.escaped_before(t, end),
-                };
-                self.i = self.token(t, k + 2);
-                if self.s.get(self.i) != Some(&b':') {
-                    return Err(self.unexpected("`:` after the key"));
-                }
-                k += 3;
-                self.i = self.token(t, k);
-                walker.member(mode, &key)
-            } else {
-                if self.s.get(self.i) == Some(&b']') {
-                    return Err(self.err("trailing comma before `]`"));
-                }
-                walker.item(mode)
-            };
-            match visit {
-                // A string is its two quotes (below the depth cap, where `walk` would refuse it).
-                Visit::Walk(_) | Visit::Skip if depth < MAX_DEPTH && self.s.get(self.i) == Some(&b'"') => {
-                    k += 2;
-                }
-                Visit::Walk(inner) => {
-                    self.next = k;
-                    self.walk_tokens(t, depth + 1, inner, walker)?;
-                    k = self.next;
-                }
-                Visit::Skip => {
-                    self.next = k;
-                    self.walk_tokens(t, depth + 1, (), &mut Plain)?;
-                    k = self.next;
-                }
-                Visit::Take => {
-                    self.next = k;
-                    let value = self.value_tokens(t, depth + 1)?;
-                    walker.take(value);
-                    k = self.next;
-                }
-            }
-            self.i = self.token(t, k);
-            match self.s.get(self.i) {
-                Some(b',') => k += 1,
-                Some(&b) if b == close => {
-                    self.i += 1;
-                    self.next = k + 1;
-                    return Ok(());
-                }
-                _ => return Err(self.unexpected(if object { "`,` or `}`" } else { "`,` or `]`" })),
-            }
-        }
-    }
-
-    /// `value`, stepping from token to token like `walk_tokens`: strings without escapes are
-    /// taken as they lie between their quotes. Token `self.next` is the one at `i`.
-    fn value_tokens(&mut self, t: &Tokens, depth: usize) -> Result<Value<'a>, JsonError> {
-        if depth > MAX_DEPTH {
-            return Err(self.err(format!("nesting is deeper than {MAX_DEPTH} levels")));
-        }
-        let start = self.i;
-        let kind = match self.s.get(start) {
-            Some(b'{') => self.object_tokens(t, depth)?,
-            Some(b'[') => self.array_tokens(t, depth)?,
-            Some(b'"') => Kind::String(self.string_tokens(t)?),
-            _ => {
-                // A number or a literal, each of whose bytes is a token.
-                let value = self.value(depth)?;
-                self.next = self.passed(t, self.next);
-                return Ok(value);
-            }
-        };
-        Ok(Value { kind, start, end: self.i })
-    }
-
-    /// The string at `i`: its two quotes are the next tokens, and only one with an escape
-    /// is read byte by byte (to decode it).
-    fn string_tokens(&mut self, t: &Tokens) -> Result<Cow<'a, str>, JsonError> {
-        let (open, close) = (self.i, self.token(t, self.next + 1));
-        let text = if self.escaped_before(t, close) {
-            self.string()?
-        } else {
-            Cow::Borrowed(&self.text[open + 1..close])
-        };
-        self.i = close + 1;
-        self.next += 2;
-        Ok(text)
-    }
-
     /// Whether an escape starts between `i` and `end`.
     fn escaped_before(&mut self, t: &Tokens, end: usize) -> bool {
         while t.escapes.get(self.next_escape).is_some_and(|&e| (e as usize) < self.i) {
             self.next_escape += 1;
         }
         t.escapes.get(self.next_escape).is_some_and(|&e| (e as usize) < end)
-    }
-
-    fn array_tokens(&mut self, t: &Tokens, depth: usize) -> Result<Kind<'a>, JsonError> {
-        let mut items = Vec::new();
-        self.next += 1;
-        self.i = self.token(t, self.next);
-        if self.s.get(self.i) == Some(&b']') {
-            self.i += 1;
-            self.next += 1;
-            return Ok(Kind::Array(items));
-        }
-        loop {
-            self.i = self.token(t, self.next);
-            if self.s.get(self.i) == Some(&b']') {
-                return Err(self.err("trailing comma before `]`"));
-            }
-            items.push(self.value_tokens(t, depth + 1)?);
-            self.i = self.token(t, self.next);
-            match self.s.get(self.i) {
-                Some(b',') => self.next += 1,
-                Some(b']') => {
-                    self.i += 1;
-                    self.next += 1;
-                    return Ok(Kind::Array(items));
-                }
-                _ => return Err(self.unexpected("`,` or `]`")),
-            }
-        }
-    }
-
-    fn object_tokens(&mut self, t: &Tokens, depth: usize) -> Result<Kind<'a>, JsonError> {
-        let mut members: Vec<Member<'a>> = Vec::new();
-        let mut seen = None;
-        self.next += 1;
-        self.i = self.token(t, self.next);
-        if self.s.get(self.i) == Some(&b'}') {
-            self.i += 1;
-            self.next += 1;
-            return Ok(Kind::Object(members));
-        }
-        loop {
-            self.i = self.token(t, self.next);
-            match self.s.get(self.i) {
-                Some(b'"') => {}
-                Some(b'}') => return Err(self.err("trailing comma before `}`")),
-                _ => return Err(self.unexpected("a key in double quotes")),
-            }
-            let key_start = self.i;
-            let key = self.string_tokens(t)?;
-            let key_end = self.i;
-            self.i = self.token(t, self.next);
-            if self.s.get(self.i) != Some(&b':') {
-                return Err(self.unexpected("`:` after the key"));
-            }
-            self.next += 1;
-            self.i = self.token(t, self.next);
-            let value = self.value_tokens(t, depth + 1)?;
-            self.note_duplicate(&members, &mut seen, &key, key_start);
-            members.push(Member {
-                key,
-                key_start,
-                key_end,
-                value,
-            });
-            self.i = self.token(t, self.next);
-            match self.s.get(self.i) {
-                Some(b',') => self.next += 1,
-                Some(b'}') => {
-                    self.i += 1;
-                    self.next += 1;
-                    return Ok(Kind::Object(members));
-                }
-                _ => return Err(self.unexpected("`,` or `}`")),
-            }
-        }
     }
 
     /// Offset of the next `"` or `\\` of the string opened at `open`; control characters on
@@ -949,77 +902,6 @@ impl<'a> Parser<'a> {
         };
         if again {
             self.dups.push((key.to_owned(), at));
-        }
-    }
-
-    fn array(&mut self, depth: usize) -> Result<Kind<'a>, JsonError> {
-        self.i += 1;
-        let mut items = Vec::new();
-        self.ws();
-        if self.s.get(self.i) == Some(&b']') {
-            self.i += 1;
-            return Ok(Kind::Array(items));
-        }
-        loop {
-            self.ws();
-            if self.s.get(self.i) == Some(&b']') {
-                return Err(self.err("trailing comma before `]`"));
-            }
-            items.push(self.value(depth + 1)?);
-            self.ws();
-            match self.s.get(self.i) {
-                Some(b',') => self.i += 1,
-                Some(b']') => {
-                    self.i += 1;
-                    return Ok(Kind::Array(items));
-                }
-                _ => return Err(self.unexpected("`,` or `]`")),
-            }
-        }
-    }
-
-    fn object(&mut self, depth: usize) -> Result<Kind<'a>, JsonError> {
-        self.i += 1;
-        let mut members: Vec<Member<'a>> = Vec::new();
-        let mut seen = None;
-        self.ws();
-        if self.s.get(self.i) == Some(&b'}') {
-            self.i += 1;
-            return Ok(Kind::Object(members));
-        }
-        loop {
-            self.ws();
-            match self.s.get(self.i) {
-                Some(b'"') => {}
-                Some(b'}') => return Err(self.err("trailing comma before `}`")),
-                _ => return Err(self.unexpected("a key in double quotes")),
-            }
-            let key_start = self.i;
-            let key = self.string()?;
-            let key_end = self.i;
-            self.ws();
-            if self.s.get(self.i) != Some(&b':') {
-                return Err(self.unexpected("`:` after the key"));
-            }
-            self.i += 1;
-            self.ws();
-            let value = self.value(depth + 1)?;
-            self.note_duplicate(&members, &mut seen, &key, key_start);
-            members.push(Member {
-                key,
-                key_start,
-                key_end,
-                value,
-            });
-            self.ws();
-            match self.s.get(self.i) {
-                Some(b',') => self.i += 1,
-                Some(b'}') => {
-                    self.i += 1;
-                    return Ok(Kind::Object(members));
-                }
-                _ => return Err(self.unexpected("`,` or `}`")),
-            }
         }
     }
 }
