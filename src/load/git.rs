@@ -185,6 +185,32 @@ impl CatFile {
     /// The content of the blob `oid`.
     pub fn read(&self, oid: &str) -> io::Result<Vec<u8>> {
         check_oid(oid)?;
+        self.ask(&format!("{oid}\n"), |stdout| read_answer(stdout, oid))?
+    }
+
+    /// The commit `rev` names, or `None` when it names none. Asked of the running process
+    /// rather than of a `git rev-parse` of its own: a comparison then starts one git fewer.
+    pub fn commit(&self, rev: &str) -> io::Result<Option<String>> {
+        check_rev(rev).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        self.ask(&format!("{rev}^{{commit}}\n"), |stdout| {
+            let mut header = String::new();
+            if stdout.read_line(&mut header)? == 0 {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "git cat-file stopped"));
+            }
+            // `<oid> commit <size>` and the commit, or `<rev> missing` (or `ambiguous`) alone.
+            let mut parts = header.trim_end().rsplitn(3, ' ');
+            let (size, kind, oid) = (parts.next(), parts.next(), parts.next());
+            let (Some(size), Some("commit"), Some(oid)) = (size.and_then(|s| s.parse::<u64>().ok()), kind, oid) else {
+                return Ok(None);
+            };
+            io::copy(&mut io::Read::take(&mut *stdout, size + 1), &mut io::sink())?;
+            Ok(is_oid(oid).then(|| oid.to_owned()))
+        })
+    }
+
+    /// Writes `line` to the process (started when none runs) and reads its answer. After an
+    /// I/O error the stream may be out of step, so the next question starts a fresh process.
+    fn ask<T>(&self, line: &str, answer: impl FnOnce(&mut BufReader<ChildStdout>) -> io::Result<T>) -> io::Result<T> {
         let mut guard = self.batch.lock().unwrap_or_else(|e| e.into_inner());
         if guard.is_none() {
             *guard = Some(self.spawn()?);
@@ -193,18 +219,14 @@ impl CatFile {
             return Err(io::Error::other("git cat-file did not start"));
         };
         let result = (|| {
-            writeln!(b.stdin, "{oid}")?;
+            b.stdin.write_all(line.as_bytes())?;
             b.stdin.flush()?;
-            read_answer(&mut b.stdout, oid)
+            answer(&mut b.stdout)
         })();
-        match result {
-            Ok(answer) => answer,
-            Err(e) => {
-                // The stream may be out of step after an I/O error: start a fresh process next time.
-                *guard = None;
-                Err(e)
-            }
+        if result.is_err() {
+            *guard = None;
         }
+        result
     }
 }
 
@@ -299,9 +321,8 @@ impl Repo {
     /// The full id of the commit `rev` names.
     pub fn resolve(&self, rev: &str) -> Result<String> {
         check_rev(rev)?;
-        let commit = format!("{rev}^{{commit}}");
-        if let Ok(out) = self.git(&["rev-parse", "--verify", "--quiet", "--end-of-options", &commit]) {
-            return Ok(String::from_utf8_lossy(&out).trim().to_owned());
+        if let Ok(Some(sha)) = self.cat.commit(rev) {
+            return Ok(sha);
         }
         // Only a failure pays for the diagnosis.
         let any = format!("{rev}^{{object}}");
@@ -508,5 +529,51 @@ impl Source for GitTree {
             .oid(path)
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("`{path}` is not in {}", self.label)))?;
         self.cat.read(oid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    #[test]
+    fn the_batch_resolves_commits_and_stays_in_step_after_a_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        git(dir.path(), &["init", "-q"]);
+        for text in ["one", "two"] {
+            std::fs::write(dir.path().join("a.txt"), text).unwrap();
+            git(dir.path(), &["add", "a.txt"]);
+            git(dir.path(), &["commit", "-q", "-m", text]);
+        }
+        let repo = Repo::open(dir.path()).unwrap();
+        let (head, parent) = (git(dir.path(), &["rev-parse", "HEAD"]), git(dir.path(), &["rev-parse", "HEAD~1"]));
+        assert_eq!(repo.resolve("HEAD").unwrap(), head);
+        assert_eq!(repo.cat.commit("HEAD~1").unwrap(), Some(parent));
+        // Past the root, not a commit, no such name (spaces and all): no commit, and the
+        // stream is still in step for what comes next.
+        for rev in ["HEAD~2", "HEAD^{tree}", "no such branch"] {
+            assert_eq!(repo.cat.commit(rev).unwrap(), None, "{rev}");
+        }
+        let tree = repo.tree(&head).unwrap();
+        assert_eq!(tree.read("a.txt").unwrap(), b"two");
+        assert_eq!(repo.cat.commit("HEAD").unwrap(), Some(head));
+        // What git would read as an option never reaches it.
+        assert!(repo.cat.commit("--all").is_err());
+        let err = repo.resolve("HEAD~2").unwrap_err().to_string();
+        assert!(err.contains("a root commit has no parent"), "{err}");
+        let err = repo.resolve("HEAD^{tree}").unwrap_err().to_string();
+        assert!(err.contains("is not a commit"), "{err}");
     }
 }
