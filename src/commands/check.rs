@@ -177,7 +177,8 @@ pub fn report(opts: &Options) -> Result<Report> {
         report.add_snapshot(snapshot);
         report.read_sources(source);
         report.add_identities(ctx.assignment());
-        drop_in_background((base, loaded.map(|l| l.head), worktree.map(|(_, snapshot)| snapshot)));
+        // With a base, that includes waiting for `git cat-file` to end.
+        drop_in_background((base, loaded, worktree));
     }
     let (findings, ignored) = rules::finish_keeping_ignored(&config, std::mem::take(&mut report.findings));
     report.findings = findings;

@@ -165,7 +165,8 @@ impl Loaded {
             .iter()
             .filter(|p| crate::discover::is_source(p) && scope.is_none_or(|s| crate::model::in_root(s, p)))
             .collect();
-        let flows = flow_edits::flow_index(&self.head);
+        // `relevant` is sorted: it comes from a set.
+        let flows = flow_edits::flow_index_of(&self.head, |p| relevant.binary_search_by(|r| r.as_str().cmp(p)).is_ok());
         // A flow's file the change did not touch (its metadata, mostly) is the head's.
         let base = load::Overlay {
             tree,

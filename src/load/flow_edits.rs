@@ -15,12 +15,18 @@ const SHARED: FlowAt = (usize::MAX, usize::MAX);
 
 /// Each flow by its JSON and by its metadata file, when that file is the flow's own.
 pub fn flow_index(s: &Snapshot) -> HashMap<Arc<str>, FlowAt> {
+    flow_index_of(s, |_| true)
+}
+
+/// [`flow_index`] of the paths `wanted` keeps: a comparison that looks up a few changed files
+/// once need not hash the paths of thousands of flows (that took 1 to 2.7 ms on 2,000).
+pub fn flow_index_of(s: &Snapshot, wanted: impl Fn(&str) -> bool) -> HashMap<Arc<str>, FlowAt> {
     // Keyed by the snapshot's own paths: thousands of flows, and no string copied.
-    let mut m = HashMap::with_capacity(2 * s.solutions.iter().map(|sol| sol.flows.len()).sum::<usize>());
+    let mut m = HashMap::new();
     for (si, sol) in s.solutions.iter().enumerate() {
         for (fi, f) in sol.flows.iter().enumerate() {
             let meta = f.meta.as_ref().filter(|meta| meta.path != sol.references_loc.path);
-            for path in std::iter::once(&f.path).chain(meta.map(|m| &m.path)) {
+            for path in std::iter::once(&f.path).chain(meta.map(|m| &m.path)).filter(|p| wanted(p)) {
                 // A flow that several solutions of one root list is updated through the full path.
                 let at = match m.get(&**path) {
                     Some(&(s, _)) if s != si => SHARED,

@@ -22,7 +22,7 @@ use crate::rules::registry;
 use crate::text::{self, SourceFile};
 
 /// A tree of files: repository-relative, `/`-separated paths.
-pub trait Source: Sync {
+pub trait Source: Send + Sync {
     /// `worktree`, `index`, or a commit id.
     fn label(&self) -> String;
     /// Every file path, sorted.
