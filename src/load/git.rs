@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use super::Source;
+use super::worktree::WorkTree;
+use super::{CheckedOut, Source};
 use crate::finding::{Finding, Loc};
 
 /// The fix printed whenever a revision is missing from a shallow clone.
@@ -342,22 +343,39 @@ impl Repo {
     pub fn tree(&self, sha: &str) -> Result<GitTree> {
         let out = self.git(&["ls-tree", "-r", "-z", "--full-tree", sha])?;
         // `<mode> SP <type> SP <object> TAB <file>`
-        let listing = listing(&out, |m| match m {
-            [_, "blob", oid] => Some(oid),
+        let listing = listing(&out, |m, _| match m {
+            [_, "blob", oid] => Some(*oid),
             _ => None,
         });
         Ok(GitTree::new(sha.to_owned(), listing.blobs, self.cat.clone()).with_problems(listing.problems))
     }
 
-    /// The index (stage 0 entries; in a conflict, "ours").
-    pub fn index(&self) -> Result<GitTree> {
-        let out = self.git(&["ls-files", "-s", "-z"])?;
-        // `<mode> SP <object> SP <stage> TAB <file>`; submodules (160000) hold no blob.
-        let listing = listing(&out, |m| match m {
-            [mode, oid, "0" | "2"] if mode != "160000" => Some(oid),
+    /// The index (stage 0 entries; in a conflict, "ours"), read from the working tree where
+    /// git finds it holds the same file (see [`CheckedOut`]).
+    pub fn index(&self) -> Result<CheckedOut> {
+        // Listed and compared with the working tree side by side.
+        let (out, unstaged) = std::thread::scope(|s| {
+            let unstaged = s.spawn(|| self.git(&["diff", "--no-renames", "--no-ext-diff", "--name-only", "-z"]));
+            let out = self.git(&["ls-files", "-s", "-v", "-z"]);
+            (out, unstaged.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        });
+        let (out, mut from_git) = (out?, split_z(&unstaged?));
+        // `<tag> SP <mode> SP <object> SP <stage> TAB <file>`; submodules (160000) hold no blob.
+        // Only a tag of `H` is a plain file that git compares with the working tree.
+        let listing = listing(&out, |m, path| match m {
+            [tag, mode, oid, stage @ ("0" | "2")] if *mode != "160000" => {
+                if let Some(path) = path.filter(|_| *tag != "H" || *mode == "120000" || *stage != "0") {
+                    from_git.insert(path.to_owned());
+                }
+                Some(*oid)
+            }
             _ => None,
         });
-        Ok(GitTree::new("index".into(), listing.blobs, self.cat.clone()).with_problems(listing.problems))
+        Ok(CheckedOut {
+            tree: GitTree::new("index".into(), listing.blobs, self.cat.clone()).with_problems(listing.problems),
+            worktree: WorkTree::reader(&self.top),
+            from_git,
+        })
     }
 
     /// Paths that differ between commit `base` and `head` (both sides' names).
@@ -412,8 +430,9 @@ struct Listing {
     problems: Vec<Finding>,
 }
 
-/// Both listings have three fields before the tab.
-fn listing<'a>(out: &'a [u8], object: impl Fn([&'a str; 3]) -> Option<&'a str>) -> Listing {
+/// The listings have three or four fields before the tab; `object` is also shown the path
+/// (`None` when it is not UTF-8).
+fn listing<'a>(out: &'a [u8], mut object: impl FnMut(&[&'a str], Option<&'a str>) -> Option<&'a str>) -> Listing {
     let mut l = Listing {
         blobs: Vec::new(),
         problems: Vec::new(),
@@ -423,14 +442,25 @@ fn listing<'a>(out: &'a [u8], object: impl Fn([&'a str; 3]) -> Option<&'a str>) 
             continue;
         };
         let Ok(meta) = std::str::from_utf8(&rec[..tab]) else { continue };
-        let mut fields = meta.split(' ');
-        let (Some(a), Some(b), Some(c), None) = (fields.next(), fields.next(), fields.next(), fields.next()) else {
-            continue;
-        };
-        let Some(oid) = object([a, b, c]) else { continue };
+        let (mut fields, mut n) = ([""; 4], 0);
+        for field in meta.split(' ') {
+            if n == fields.len() {
+                n += 1;
+                break;
+            }
+            fields[n] = field;
+            n += 1;
+        }
+        let Some(fields) = fields.get(..n) else { continue };
         match std::str::from_utf8(&rec[tab + 1..]) {
-            Ok(path) => l.blobs.push((path.to_owned(), oid.to_owned())),
+            Ok(path) => {
+                let Some(oid) = object(fields, Some(path)) else { continue };
+                l.blobs.push((path.to_owned(), oid.to_owned()));
+            }
             Err(_) => {
+                if object(fields, None).is_none() {
+                    continue;
+                }
                 let lossy = String::from_utf8_lossy(&rec[tab + 1..]).into_owned();
                 if lossy.ends_with(".json") || lossy.ends_with(".xml") {
                     l.problems.push(super::cr900(
@@ -546,6 +576,49 @@ mod tests {
             .unwrap();
         assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    #[test]
+    fn the_index_is_read_from_the_working_tree_only_where_git_finds_it_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let top = dir.path();
+        git(top, &["init", "-q"]);
+        let write = |path: &str, text: &str| std::fs::write(top.join(path), text).unwrap();
+        for name in ["clean", "staged", "deleted", "skipped", "assumed", "modified"] {
+            write(name, &format!("{name} at HEAD"));
+        }
+        git(top, &["add", "."]);
+        git(top, &["commit", "-q", "-m", "all"]);
+        // Staged, then changed again: the index holds the staged text, not the file's.
+        write("staged", "staged in the index");
+        git(top, &["add", "staged"]);
+        write("staged", "changed after staging");
+        std::fs::remove_file(top.join("deleted")).unwrap();
+        write("modified", "not staged");
+        git(top, &["update-index", "--skip-worktree", "skipped"]);
+        std::fs::remove_file(top.join("skipped")).unwrap();
+        git(top, &["update-index", "--assume-unchanged", "assumed"]);
+        write("assumed", "changed, but git was told to assume not");
+        write("untracked", "not in the index");
+        let index = Repo::open(top).unwrap().index().unwrap();
+        let from_git: Vec<&str> = index.from_git.iter().map(String::as_str).collect();
+        assert_eq!(from_git, ["assumed", "deleted", "modified", "skipped", "staged"]);
+        assert_eq!(index.files(), ["assumed", "clean", "deleted", "modified", "skipped", "staged"]);
+        // Every file reads as the index holds it.
+        for (path, text) in [
+            ("clean", "clean at HEAD"),
+            ("staged", "staged in the index"),
+            ("deleted", "deleted at HEAD"),
+            ("modified", "modified at HEAD"),
+            ("skipped", "skipped at HEAD"),
+            ("assumed", "assumed at HEAD"),
+        ] {
+            index.prefetch(&[path]);
+            assert_eq!(String::from_utf8(index.read(path).unwrap()).unwrap(), text, "{path}");
+        }
+        // The clean file is the working tree's: a change made since shows, where a blob would not.
+        write("clean", "CLEAN at HEAD");
+        assert_eq!(index.read("clean").unwrap(), b"CLEAN at HEAD");
     }
 
     #[test]

@@ -57,10 +57,63 @@ impl Source for Overlay<'_> {
 
     fn read(&self, path: &str) -> io::Result<Vec<u8>> {
         if self.changed.contains(path) {
-            self.tree.read(path)
-        } else {
-            self.same.read(path)
+            return self.tree.read(path);
         }
+        // The file is the same in both: `tree` has it when `same` cannot be read after all
+        // (a sparse checkout leaves files out of the working tree that git counts unchanged).
+        self.same.read(path).or_else(|_| self.tree.read(path))
+    }
+
+    fn prefetch(&self, paths: &[&str]) {
+        let changed: Vec<&str> = paths.iter().copied().filter(|p| self.changed.contains(*p)).collect();
+        self.tree.prefetch(&changed);
+    }
+
+    fn listing_problems(&self) -> Vec<Finding> {
+        self.tree.listing_problems()
+    }
+}
+
+/// A git tree (the index, or a commit) read from the working tree wherever git says that holds
+/// the same file: the blob would cost git an inflate and a pipe, the file costs one read. On
+/// 2,000 flows, `check --staged` took 0.6 s and held every blob at once before.
+pub struct CheckedOut {
+    pub tree: git::GitTree,
+    pub worktree: worktree::WorkTree,
+    /// What the working tree does not hold as `tree` does: changed, deleted, or kept apart by
+    /// git (skipped or assumed unchanged, a link, a conflict).
+    pub from_git: BTreeSet<String>,
+}
+
+impl CheckedOut {
+    fn overlay(&self) -> Overlay<'_> {
+        Overlay {
+            tree: &self.tree,
+            same: &self.worktree,
+            changed: &self.from_git,
+        }
+    }
+}
+
+impl Source for CheckedOut {
+    fn label(&self) -> String {
+        self.overlay().label()
+    }
+
+    fn files(&self) -> &[String] {
+        self.tree.files()
+    }
+
+    fn read(&self, path: &str) -> io::Result<Vec<u8>> {
+        self.overlay().read(path)
+    }
+
+    fn prefetch(&self, paths: &[&str]) {
+        self.overlay().prefetch(paths);
+    }
+
+    fn listing_problems(&self) -> Vec<Finding> {
+        self.overlay().listing_problems()
     }
 }
 

@@ -57,6 +57,16 @@ impl WorkTree {
         Ok(WorkTree { base, files, problems })
     }
 
+    /// Files below `top` read by their path, none listed: the working tree behind a git tree
+    /// (see [`super::CheckedOut`]).
+    pub fn reader(top: &Path) -> Self {
+        WorkTree {
+            base: top.to_path_buf(),
+            files: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
     /// Where a repository-relative path of this tree is on disk (for writing files).
     pub fn full_path(&self, path: &str) -> PathBuf {
         self.base.join(path)
