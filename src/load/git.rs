@@ -341,13 +341,53 @@ impl Repo {
 
     /// The tree of commit `sha` (already resolved).
     pub fn tree(&self, sha: &str) -> Result<GitTree> {
+        Ok(self.tree_and_links(sha)?.0)
+    }
+
+    /// The tree of commit `sha` and the paths in it that are symbolic links.
+    fn tree_and_links(&self, sha: &str) -> Result<(GitTree, BTreeSet<String>)> {
         let out = self.git(&["ls-tree", "-r", "-z", "--full-tree", sha])?;
+        let mut links = BTreeSet::new();
         // `<mode> SP <type> SP <object> TAB <file>`
-        let listing = listing(&out, |m, _| match m {
-            [_, "blob", oid] => Some(*oid),
+        let listing = listing(&out, |m, path| match m {
+            [mode, "blob", oid] => {
+                if let Some(path) = path.filter(|_| *mode == "120000") {
+                    links.insert(path.to_owned());
+                }
+                Some(*oid)
+            }
             _ => None,
         });
-        Ok(GitTree::new(sha.to_owned(), listing.blobs, self.cat.clone()).with_problems(listing.problems))
+        Ok((
+            GitTree::new(sha.to_owned(), listing.blobs, self.cat.clone()).with_problems(listing.problems),
+            links,
+        ))
+    }
+
+    /// The tree of commit `sha`, read from the working tree where git finds it holds the same
+    /// file (see [`CheckedOut`]): a pre-push check reads the commit that is checked out.
+    pub fn commit(&self, sha: &str) -> Result<CheckedOut> {
+        // Listed and compared with the working tree side by side.
+        let (tree, differs, index) = std::thread::scope(|s| {
+            let differs = s.spawn(|| self.git(&["diff", "--no-renames", "--no-ext-diff", "--name-only", "-z", sha, "--"]));
+            let index = s.spawn(|| self.git(&["ls-files", "-v", "-z"]));
+            let tree = self.tree_and_links(sha);
+            let join = |h: std::thread::ScopedJoinHandle<'_, Result<Vec<u8>>>| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (tree, join(differs), join(index))
+        });
+        let (tree, mut apart) = tree?;
+        // `<tag> SP <file>`: a file git does not compare with the working tree has a tag other
+        // than `H`; when the index cannot be listed, none is taken from the working tree.
+        match index {
+            Ok(out) => apart.extend(
+                out.split(|&b| b == 0)
+                    .filter_map(|rec| rec.split_first_chunk::<2>())
+                    .filter(|(tag, _)| **tag != *b"H ")
+                    .map(|(_, path)| String::from_utf8_lossy(path).into_owned()),
+            ),
+            Err(_) => apart.extend(tree.files().iter().cloned()),
+        }
+        Ok(self.checked_out(tree, differs, apart))
     }
 
     /// The index (stage 0 entries; in a conflict, "ours"), read from the working tree where
@@ -359,23 +399,40 @@ impl Repo {
             let out = self.git(&["ls-files", "-s", "-v", "-z"]);
             (out, unstaged.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
         });
-        let (out, mut from_git) = (out?, split_z(&unstaged?));
+        let out = out?;
+        let mut apart = BTreeSet::new();
         // `<tag> SP <mode> SP <object> SP <stage> TAB <file>`; submodules (160000) hold no blob.
-        // Only a tag of `H` is a plain file that git compares with the working tree.
+        // Only a tag of `H` is a file that git compares with the working tree.
         let listing = listing(&out, |m, path| match m {
             [tag, mode, oid, stage @ ("0" | "2")] if *mode != "160000" => {
                 if let Some(path) = path.filter(|_| *tag != "H" || *mode == "120000" || *stage != "0") {
-                    from_git.insert(path.to_owned());
+                    apart.insert(path.to_owned());
                 }
                 Some(*oid)
             }
             _ => None,
         });
-        Ok(CheckedOut {
-            tree: GitTree::new("index".into(), listing.blobs, self.cat.clone()).with_problems(listing.problems),
+        let tree = GitTree::new("index".into(), listing.blobs, self.cat.clone()).with_problems(listing.problems);
+        Ok(self.checked_out(tree, unstaged, apart))
+    }
+
+    /// `tree` as a [`CheckedOut`]: `differs` is git's list of the paths where the working tree
+    /// holds another file or none, `apart` what git does not compare with it. Where git cannot
+    /// compare (there is no working tree), every file is read from git.
+    fn checked_out(&self, tree: GitTree, differs: Result<Vec<u8>>, apart: BTreeSet<String>) -> CheckedOut {
+        let from_git = match differs {
+            Ok(out) => {
+                let mut from_git = split_z(&out);
+                from_git.extend(apart);
+                from_git
+            }
+            Err(_) => tree.files().iter().cloned().collect(),
+        };
+        CheckedOut {
+            tree,
             worktree: WorkTree::reader(&self.top),
             from_git,
-        })
+        }
     }
 
     /// Paths that differ between commit `base` and `head` (both sides' names).
@@ -619,6 +676,54 @@ mod tests {
         // The clean file is the working tree's: a change made since shows, where a blob would not.
         write("clean", "CLEAN at HEAD");
         assert_eq!(index.read("clean").unwrap(), b"CLEAN at HEAD");
+    }
+
+    #[test]
+    fn a_commit_is_read_from_the_working_tree_only_where_git_finds_it_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let top = dir.path();
+        git(top, &["init", "-q"]);
+        let write = |path: &str, text: &str| std::fs::write(top.join(path), text).unwrap();
+        for name in ["clean", "later", "modified", "skipped", "assumed"] {
+            write(name, &format!("{name} at the first"));
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("clean", top.join("link")).unwrap();
+        git(top, &["add", "."]);
+        git(top, &["commit", "-q", "-m", "first"]);
+        let first = git(top, &["rev-parse", "HEAD"]);
+        write("later", "later at the second");
+        git(top, &["commit", "-q", "-am", "second"]);
+        write("modified", "not committed");
+        git(top, &["update-index", "--skip-worktree", "skipped"]);
+        std::fs::remove_file(top.join("skipped")).unwrap();
+        git(top, &["update-index", "--assume-unchanged", "assumed"]);
+        write("assumed", "changed, but git was told to assume not");
+        let repo = Repo::open(top).unwrap();
+        let tree = repo.commit(&first).unwrap();
+        let mut want = vec!["assumed", "later", "modified", "skipped"];
+        if cfg!(unix) {
+            want.insert(2, "link");
+        }
+        assert_eq!(tree.from_git.iter().map(String::as_str).collect::<Vec<_>>(), want);
+        // Every file reads as the commit holds it; the clean one from the working tree.
+        for name in ["clean", "later", "modified", "skipped", "assumed"] {
+            tree.prefetch(&[name]);
+            assert_eq!(String::from_utf8(tree.read(name).unwrap()).unwrap(), format!("{name} at the first"));
+        }
+        #[cfg(unix)]
+        assert_eq!(tree.read("link").unwrap(), b"clean", "a link reads as the path it holds, as in git");
+        write("clean", "CLEAN at the first");
+        assert_eq!(tree.read("clean").unwrap(), b"CLEAN at the first");
+        // Without a working tree to compare with, everything comes from git.
+        let bare = tempfile::tempdir().unwrap();
+        git(bare.path(), &["clone", "-q", "--bare", top.to_str().unwrap(), "."]);
+        let repo = Repo {
+            top: bare.path().to_path_buf(),
+            cat: Arc::new(CatFile::new(bare.path())),
+        };
+        let tree = repo.commit(&first).unwrap();
+        assert_eq!(tree.from_git.len(), tree.files().len());
     }
 
     #[test]
