@@ -1,7 +1,8 @@
 //! `connref check` against `grep -r -c connectionReferenceLogicalName --exclude-dir=.git` on the
 //! same tree: 2,000 flows (four solutions of 500) and 200 flows (one solution, the pre-commit
 //! case where process start and discovery weigh most). Flows have the sizes of the real exports
-//! in shared/corpus. Prints medians of interleaved runs, the ratios and connref's peak RSS.
+//! in shared/corpus. Prints medians of interleaved runs, the ratios and connref's peak RSS, and
+//! `check --staged` (the pre-commit hook's command) against `check` on the same trees.
 
 mod common;
 use common::*;
@@ -42,6 +43,29 @@ fn main() {
             mib(check.max_rss_kib),
             ms(grep.wall),
             check.wall.as_secs_f64() / grep.wall.as_secs_f64(),
+            load()
+        );
+        // The pre-commit hook runs `check --staged`: the index, against HEAD. No target; shown
+        // so that the hook's own command is measured too.
+        let (staged, plain) = time_pair(
+            runs,
+            || {
+                let mut c = Command::new(connref());
+                c.args(["check", "--staged", "--format", "json"]).current_dir(&dir);
+                c
+            },
+            || {
+                let mut c = Command::new(connref());
+                c.args(["check", "--format", "json"]).current_dir(&dir);
+                c
+            },
+        );
+        println!(
+            "check --staged, {flows} flows: {} (peak RSS {}) ; check: {} ; ratio {:.2} ; load {}",
+            ms(staged.wall),
+            mib(staged.max_rss_kib),
+            ms(plain.wall),
+            staged.wall.as_secs_f64() / plain.wall.as_secs_f64(),
             load()
         );
     }
