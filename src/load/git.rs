@@ -5,11 +5,12 @@
 //! the parse. Blobs are asked for by object id, never by `rev:path`, so no path is ever parsed
 //! by git as anything but data. A revision is never checked out.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::ops::Range;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use anyhow::{Context, Result, anyhow, bail};
 
@@ -476,8 +477,28 @@ pub struct GitTree {
     /// Paths git lists that are not UTF-8, reported rather than skipped.
     problems: Vec<Finding>,
     cat: Arc<CatFile>,
-    /// Blobs read ahead by `prefetch`, taken out by `read`.
-    cache: Mutex<HashMap<String, io::Result<Vec<u8>>>>,
+    ahead: Mutex<Ahead>,
+    /// Signalled when a batch read ahead has landed in `Ahead::cache`.
+    landed: Condvar,
+}
+
+/// How many blobs are asked for at once when reading ahead: enough to keep `git cat-file`
+/// busy while the parsers work, few enough that a tree's blobs are never all held at once (the
+/// 2,000 flows of a tree read whole took 33 MB in one batch).
+pub const AHEAD: usize = 256;
+
+/// Blobs read ahead of the parsers, in batches of [`AHEAD`].
+#[derive(Default)]
+struct Ahead {
+    /// Read and not yet taken out by `read`.
+    cache: HashMap<String, io::Result<Vec<u8>>>,
+    /// What `prefetch` was told will be read, in that order (path, object id), by path.
+    wanted: Vec<(String, String)>,
+    position: HashMap<String, usize>,
+    /// `wanted[..asked]` were asked for.
+    asked: usize,
+    /// Asked for, not landed yet.
+    in_flight: Vec<Range<usize>>,
 }
 
 /// The blobs of a `-z` listing (`ls-tree` or `ls-files -s`): `object` picks the object id out
@@ -550,7 +571,8 @@ impl GitTree {
             oids,
             problems: Vec::new(),
             cat,
-            cache: Mutex::new(HashMap::new()),
+            ahead: Mutex::new(Ahead::default()),
+            landed: Condvar::new(),
         }
     }
 
@@ -566,8 +588,7 @@ impl GitTree {
 
     /// Blobs already read (by path), so that `read` does not ask git for them again.
     pub fn preload(&self, blobs: impl IntoIterator<Item = (String, Vec<u8>)>) {
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        cache.extend(blobs.into_iter().map(|(path, data)| (path, Ok(data))));
+        self.ahead().cache.extend(blobs.into_iter().map(|(path, data)| (path, Ok(data))));
     }
 
     /// An empty tree: the base of a repository with no commits.
@@ -590,32 +611,77 @@ impl Source for GitTree {
     }
 
     fn prefetch(&self, paths: &[&str]) {
-        let cached: HashSet<String> = self.cache.lock().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
-        let known: Vec<(&str, &str)> = paths
-            .iter()
-            .filter(|p| !cached.contains(**p))
-            .filter_map(|p| self.oid(p).map(|o| (*p, o)))
-            .collect();
-        // Even one blob: fetched ahead, the start of `git cat-file` is hidden behind other work.
-        if known.is_empty() {
-            return;
+        let mut ahead = self.ahead();
+        for p in paths {
+            if ahead.cache.contains_key(*p) || ahead.position.contains_key(*p) {
+                continue;
+            }
+            if let Some(oid) = self.oid(p) {
+                let at = ahead.wanted.len();
+                ahead.position.insert((*p).to_owned(), at);
+                ahead.wanted.push(((*p).to_owned(), oid.to_owned()));
+            }
         }
-        let oids: Vec<&str> = known.iter().map(|(_, o)| *o).collect();
-        // On failure nothing is cached and `read` asks for each blob itself.
-        if let Ok(results) = self.cat.read_many(&oids) {
-            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-            cache.extend(known.iter().map(|(p, _)| (*p).to_owned()).zip(results));
+        // Even one blob: fetched now, the start of `git cat-file` is hidden behind other work.
+        let first = ahead.asked;
+        if first < ahead.wanted.len() {
+            drop(self.read_ahead(ahead, first));
         }
     }
 
     fn read(&self, path: &str) -> io::Result<Vec<u8>> {
-        if let Some(r) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).remove(path) {
-            return r;
+        let mut ahead = self.ahead();
+        loop {
+            if let Some(r) = ahead.cache.remove(path) {
+                // Half a batch before what was asked for runs out, the next batch is asked
+                // for: the other parsers go on with the rest meanwhile.
+                let near_end = ahead.position.get(path).is_some_and(|at| at + AHEAD / 2 >= ahead.asked);
+                if near_end && ahead.asked < ahead.wanted.len() && ahead.in_flight.is_empty() {
+                    let next = ahead.asked;
+                    drop(self.read_ahead(ahead, next));
+                }
+                return r;
+            }
+            match ahead.position.get(path).copied() {
+                Some(at) if at >= ahead.asked => ahead = self.read_ahead(ahead, at),
+                Some(at) if ahead.in_flight.iter().any(|r| r.contains(&at)) => {
+                    ahead = self.landed.wait(ahead).unwrap_or_else(|e| e.into_inner());
+                }
+                // Never asked for, taken already, or its batch failed: asked for alone.
+                _ => break,
+            }
         }
+        drop(ahead);
         let oid = self
             .oid(path)
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("`{path}` is not in {}", self.label)))?;
         self.cat.read(oid)
+    }
+}
+
+impl GitTree {
+    fn ahead(&self) -> MutexGuard<'_, Ahead> {
+        self.ahead.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Asks for the next batch of wanted blobs, up to `wanted[at]` at least, and waits for it.
+    /// The lock is let go meanwhile, so that blobs already read can be taken out.
+    fn read_ahead<'g>(&'g self, mut ahead: MutexGuard<'g, Ahead>, at: usize) -> MutexGuard<'g, Ahead> {
+        let batch = ahead.asked..(at + 1).max(ahead.asked + AHEAD).min(ahead.wanted.len());
+        ahead.asked = batch.end;
+        ahead.in_flight.push(batch.clone());
+        let asked: Vec<(String, String)> = ahead.wanted[batch.clone()].to_vec();
+        drop(ahead);
+        let oids: Vec<&str> = asked.iter().map(|(_, oid)| oid.as_str()).collect();
+        let results = self.cat.read_many(&oids);
+        let mut ahead = self.ahead();
+        // On failure nothing is kept, and `read` asks for each of these blobs alone.
+        if let Ok(results) = results {
+            ahead.cache.extend(asked.into_iter().map(|(path, _)| path).zip(results));
+        }
+        ahead.in_flight.retain(|r| *r != batch);
+        self.landed.notify_all();
+        ahead
     }
 }
 
@@ -724,6 +790,49 @@ mod tests {
         };
         let tree = repo.commit(&first).unwrap();
         assert_eq!(tree.from_git.len(), tree.files().len());
+    }
+
+    #[test]
+    fn a_tree_is_read_ahead_in_batches_and_never_held_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let top = dir.path();
+        git(top, &["init", "-q"]);
+        let count = 2 * AHEAD + 100;
+        let names: Vec<String> = (0..count).map(|i| format!("f{i:04}")).collect();
+        for name in &names {
+            std::fs::write(top.join(name), format!("text of {name}")).unwrap();
+        }
+        git(top, &["add", "."]);
+        git(top, &["commit", "-q", "-m", "many"]);
+        let repo = Repo::open(top).unwrap();
+        let head = repo.resolve("HEAD").unwrap();
+        let paths: Vec<&str> = names.iter().map(String::as_str).collect();
+        // In order from two threads, as the parse jobs read them.
+        let tree = repo.tree(&head).unwrap();
+        tree.prefetch(&paths);
+        assert_eq!(tree.ahead().cache.len(), AHEAD, "only the first batch is read at once");
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let most = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(name) = names.get(i) else { break };
+                        assert_eq!(tree.read(name).unwrap(), format!("text of {name}").into_bytes());
+                        most.fetch_max(tree.ahead().cache.len(), std::sync::atomic::Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        assert!(most.into_inner() <= 2 * AHEAD, "the blobs read ahead were held at once");
+        // Backwards, and a file read twice: every one still reads right.
+        let tree = repo.tree(&head).unwrap();
+        tree.prefetch(&paths);
+        for name in names.iter().rev().chain([&names[0]]) {
+            assert_eq!(tree.read(name).unwrap(), format!("text of {name}").into_bytes());
+        }
+        assert!(tree.ahead().cache.is_empty() && tree.ahead().in_flight.is_empty());
     }
 
     #[test]

@@ -97,10 +97,13 @@ pub fn walk(
         let mut oids = Vec::new();
         while let Some((commit, changes)) = log.next_commit()? {
             let wanted = match asks {
-                Some(_) => prefetch_list(&mut known, &changes, &log_scope),
-                None => Vec::new(),
+                Some(_) => Some(prefetch_list(&mut known, &changes, &log_scope)),
+                None => Some(Vec::new()),
             };
-            oids.extend(wanted.iter().map(|(_, oid)| oid.clone()));
+            // A commit that adds a whole tree (the first, mostly) is read by that tree in
+            // batches instead: asked for here, all its blobs would be held at once.
+            let wanted = wanted.filter(|w| w.len() <= git::AHEAD);
+            oids.extend(wanted.iter().flatten().map(|(_, oid)| oid.clone()));
             batch.push((commit, changes, wanted));
             // Commits go over in batches, when git log has nothing more buffered (reading on
             // would wait) or a batch is full: every hand-over wakes a thread and git.
@@ -119,7 +122,8 @@ pub fn walk(
     let mut flows = flow_index(&prev);
     let mut parent = prev.label.clone();
     for (commit, changes, wanted) in rx.into_iter().flatten() {
-        let fetched = fetch(&mut answers, wanted);
+        let asked_ahead = wanted.is_some();
+        let fetched = fetch(&mut answers, wanted.unwrap_or_default());
         walked.commits += 1;
         let mut changed = BTreeSet::new();
         let mut modified_only = true;
@@ -140,7 +144,8 @@ pub fn walk(
             continue;
         }
         prev.label = parent.clone();
-        let fast = if modified_only {
+        // A commit whose blobs were not asked for ahead is read whole, in batches.
+        let fast = if modified_only && asked_ahead {
             // Each flow read alone, from a tree of its own files.
             edited_flows(&relevant, &prev, &flows, |json, meta| {
                 let meta = meta.filter(|m| blobs.contains_key(*m));
@@ -257,8 +262,9 @@ fn relevant(path: &str) -> bool {
     crate::discover::is_source(path)
 }
 
-/// A commit from `git log`, its changes, and the blobs asked for it (path, object id).
-type Asked = (Commit, Vec<Change>, Vec<(String, String)>);
+/// A commit from `git log`, its changes, and the blobs asked for it (path, object id); `None`
+/// when there were too many to ask for ahead.
+type Asked = (Commit, Vec<Change>, Option<Vec<(String, String)>>);
 
 /// Sends a batch of commits to the comparing thread, then asks git for their blobs: the
 /// answers' reader must learn what to expect before git is asked, because a commit with many
