@@ -3,7 +3,8 @@
 //! Every blob is read through ONE long-lived `git cat-file --batch` process shared by all trees
 //! of a run: spawning git per file costs milliseconds each, which on 2,000 flows is more than
 //! the parse. Blobs are asked for by object id, never by `rev:path`, so no path is ever parsed
-//! by git as anything but data. A revision is never checked out.
+//! by git as anything but data. A revision is never checked out; a file that git finds the
+//! same in the working tree is read from there instead of from a blob (see `CheckedOut`).
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{self, BufRead, BufReader, Write};
@@ -192,7 +193,7 @@ impl CatFile {
 
     /// The commit `rev` names, or `None` when it names none. Asked of the running process
     /// rather than of a `git rev-parse` of its own: a comparison then starts one git fewer.
-    pub fn commit(&self, rev: &str) -> io::Result<Option<String>> {
+    pub fn commit_id(&self, rev: &str) -> io::Result<Option<String>> {
         check_rev(rev).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         self.ask(&format!("{rev}^{{commit}}\n"), |stdout| {
             let mut header = String::new();
@@ -323,7 +324,7 @@ impl Repo {
     /// The full id of the commit `rev` names.
     pub fn resolve(&self, rev: &str) -> Result<String> {
         check_rev(rev)?;
-        if let Ok(Some(sha)) = self.cat.commit(rev) {
+        if let Ok(Some(sha)) = self.cat.commit_id(rev) {
             return Ok(sha);
         }
         // Only a failure pays for the diagnosis.
@@ -367,7 +368,7 @@ impl Repo {
 
     /// The tree of commit `sha`, read from the working tree where git finds it holds the same
     /// file (see [`CheckedOut`]): a pre-push check reads the commit that is checked out.
-    pub fn commit(&self, sha: &str) -> Result<CheckedOut> {
+    pub fn checked_out_commit(&self, sha: &str) -> Result<CheckedOut> {
         // Listed and compared with the working tree side by side.
         let (tree, differs, index) = std::thread::scope(|s| {
             let differs = s.spawn(|| self.git(&["diff", "--no-renames", "--no-ext-diff", "--name-only", "-z", sha, "--"]));
@@ -766,7 +767,7 @@ mod tests {
         git(top, &["update-index", "--assume-unchanged", "assumed"]);
         write("assumed", "changed, but git was told to assume not");
         let repo = Repo::open(top).unwrap();
-        let tree = repo.commit(&first).unwrap();
+        let tree = repo.checked_out_commit(&first).unwrap();
         let mut want = vec!["assumed", "later", "modified", "skipped"];
         if cfg!(unix) {
             want.insert(2, "link");
@@ -788,7 +789,7 @@ mod tests {
             top: bare.path().to_path_buf(),
             cat: Arc::new(CatFile::new(bare.path())),
         };
-        let tree = repo.commit(&first).unwrap();
+        let tree = repo.checked_out_commit(&first).unwrap();
         assert_eq!(tree.from_git.len(), tree.files().len());
     }
 
@@ -847,17 +848,17 @@ mod tests {
         let repo = Repo::open(dir.path()).unwrap();
         let (head, parent) = (git(dir.path(), &["rev-parse", "HEAD"]), git(dir.path(), &["rev-parse", "HEAD~1"]));
         assert_eq!(repo.resolve("HEAD").unwrap(), head);
-        assert_eq!(repo.cat.commit("HEAD~1").unwrap(), Some(parent));
+        assert_eq!(repo.cat.commit_id("HEAD~1").unwrap(), Some(parent));
         // Past the root, not a commit, no such name (spaces and all): no commit, and the
         // stream is still in step for what comes next.
         for rev in ["HEAD~2", "HEAD^{tree}", "no such branch"] {
-            assert_eq!(repo.cat.commit(rev).unwrap(), None, "{rev}");
+            assert_eq!(repo.cat.commit_id(rev).unwrap(), None, "{rev}");
         }
         let tree = repo.tree(&head).unwrap();
         assert_eq!(tree.read("a.txt").unwrap(), b"two");
-        assert_eq!(repo.cat.commit("HEAD").unwrap(), Some(head));
+        assert_eq!(repo.cat.commit_id("HEAD").unwrap(), Some(head));
         // What git would read as an option never reaches it.
-        assert!(repo.cat.commit("--all").is_err());
+        assert!(repo.cat.commit_id("--all").is_err());
         let err = repo.resolve("HEAD~2").unwrap_err().to_string();
         assert!(err.contains("a root commit has no parent"), "{err}");
         let err = repo.resolve("HEAD^{tree}").unwrap_err().to_string();
