@@ -8,9 +8,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{self, BufRead, BufReader, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::ops::Range;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -374,7 +374,8 @@ impl Repo {
             let differs = s.spawn(|| self.git(&["diff", "--no-renames", "--no-ext-diff", "--name-only", "-z", sha, "--"]));
             let index = s.spawn(|| self.git(&["ls-files", "-v", "-z"]));
             let tree = self.tree_and_links(sha);
-            let join = |h: std::thread::ScopedJoinHandle<'_, Result<Vec<u8>>>| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            let join =
+                |h: std::thread::ScopedJoinHandle<'_, Result<Vec<u8>>>| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             (tree, join(differs), join(index))
         });
         let (tree, mut apart) = tree?;
