@@ -687,31 +687,41 @@ impl GitTree {
     }
 }
 
+/// Runs git in `dir` for a test, with an identity of its own, and returns its trimmed output.
+#[cfg(test)]
+pub(crate) fn test_git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_git as git;
     use super::*;
 
-    fn git(dir: &Path, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    /// A new repository in a temporary folder holding `files`, each written as
+    /// `<name> <suffix>`, and a writer of files into it.
+    fn repo_of(files: &[&str], suffix: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        git(dir.path(), &["init", "-q"]);
+        for name in files {
+            std::fs::write(dir.path().join(name), format!("{name} {suffix}")).unwrap();
+        }
+        dir
     }
 
     #[test]
     fn the_index_is_read_from_the_working_tree_only_where_git_finds_it_the_same() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = repo_of(&["clean", "staged", "deleted", "skipped", "assumed", "modified"], "at HEAD");
         let top = dir.path();
-        git(top, &["init", "-q"]);
         let write = |path: &str, text: &str| std::fs::write(top.join(path), text).unwrap();
-        for name in ["clean", "staged", "deleted", "skipped", "assumed", "modified"] {
-            write(name, &format!("{name} at HEAD"));
-        }
         git(top, &["add", "."]);
         git(top, &["commit", "-q", "-m", "all"]);
         // Staged, then changed again: the index holds the staged text, not the file's.
@@ -748,13 +758,9 @@ mod tests {
 
     #[test]
     fn a_commit_is_read_from_the_working_tree_only_where_git_finds_it_the_same() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = repo_of(&["clean", "later", "modified", "skipped", "assumed"], "at the first");
         let top = dir.path();
-        git(top, &["init", "-q"]);
         let write = |path: &str, text: &str| std::fs::write(top.join(path), text).unwrap();
-        for name in ["clean", "later", "modified", "skipped", "assumed"] {
-            write(name, &format!("{name} at the first"));
-        }
         #[cfg(unix)]
         std::os::unix::fs::symlink("clean", top.join("link")).unwrap();
         git(top, &["add", "."]);
@@ -796,14 +802,10 @@ mod tests {
 
     #[test]
     fn a_tree_is_read_ahead_in_batches_and_never_held_whole() {
-        let dir = tempfile::tempdir().unwrap();
-        let top = dir.path();
-        git(top, &["init", "-q"]);
         let count = 2 * AHEAD + 100;
         let names: Vec<String> = (0..count).map(|i| format!("f{i:04}")).collect();
-        for name in &names {
-            std::fs::write(top.join(name), format!("text of {name}")).unwrap();
-        }
+        let dir = repo_of(&names.iter().map(String::as_str).collect::<Vec<_>>(), "text");
+        let top = dir.path();
         git(top, &["add", "."]);
         git(top, &["commit", "-q", "-m", "many"]);
         let repo = Repo::open(top).unwrap();
@@ -821,7 +823,7 @@ mod tests {
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(name) = names.get(i) else { break };
-                        assert_eq!(tree.read(name).unwrap(), format!("text of {name}").into_bytes());
+                        assert_eq!(tree.read(name).unwrap(), format!("{name} text").into_bytes());
                         most.fetch_max(tree.ahead().cache.len(), std::sync::atomic::Ordering::Relaxed);
                     }
                 });
@@ -832,7 +834,7 @@ mod tests {
         let tree = repo.tree(&head).unwrap();
         tree.prefetch(&paths);
         for name in names.iter().rev().chain([&names[0]]) {
-            assert_eq!(tree.read(name).unwrap(), format!("text of {name}").into_bytes());
+            assert_eq!(tree.read(name).unwrap(), format!("{name} text").into_bytes());
         }
         assert!(tree.ahead().cache.is_empty() && tree.ahead().in_flight.is_empty());
     }
