@@ -238,8 +238,8 @@ pub fn load_head(path: &Path, spec: &Spec, config: &Config) -> Result<Loaded> {
             })
         });
         let (head_source, head_scope): (Box<dyn Source>, Option<&str>) = match &head_kind {
-            Head::Index => (Box::new(repo.index()?), scope),
-            Head::Commit(sha) => (Box::new(repo.checked_out_commit(sha)?), scope),
+            Head::Index => (Box::new(repo.index(scope.unwrap_or_default())?), scope),
+            Head::Commit(sha) => (Box::new(repo.checked_out_commit(sha, scope.unwrap_or_default())?), scope),
             Head::WorkTree => (Box::new(WorkTree::open(path)?), None),
         };
         let head = load::snapshot(&*head_source, head_scope, config);

@@ -367,12 +367,13 @@ impl Repo {
     }
 
     /// The tree of commit `sha`, read from the working tree where git finds it holds the same
-    /// file (see [`CheckedOut`]): a pre-push check reads the commit that is checked out.
-    pub fn checked_out_commit(&self, sha: &str) -> Result<CheckedOut> {
+    /// file below `folder` (see [`CheckedOut`]): a pre-push check reads the commit that is
+    /// checked out.
+    pub fn checked_out_commit(&self, sha: &str, folder: &str) -> Result<CheckedOut> {
         // Listed and compared with the working tree side by side.
         let (tree, differs, index) = std::thread::scope(|s| {
-            let differs = s.spawn(|| self.git(&["diff", "--no-renames", "--no-ext-diff", "--name-only", "-z", sha, "--"]));
-            let index = s.spawn(|| self.git(&["ls-files", "-v", "-z"]));
+            let differs = s.spawn(|| self.git_below(folder, &["diff", "--no-renames", "--no-ext-diff", "--name-only", "-z", sha]));
+            let index = s.spawn(|| self.git_below(folder, &["ls-files", "-v", "-z"]));
             let tree = self.tree_and_links(sha);
             let join =
                 |h: std::thread::ScopedJoinHandle<'_, Result<Vec<u8>>>| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -390,15 +391,15 @@ impl Repo {
             ),
             Err(_) => apart.extend(tree.files().iter().cloned()),
         }
-        Ok(self.checked_out(tree, differs, apart))
+        Ok(self.checked_out(tree, differs, apart, folder))
     }
 
     /// The index (stage 0 entries; in a conflict, "ours"), read from the working tree where
-    /// git finds it holds the same file (see [`CheckedOut`]).
-    pub fn index(&self) -> Result<CheckedOut> {
+    /// git finds it holds the same file below `folder` (see [`CheckedOut`]).
+    pub fn index(&self, folder: &str) -> Result<CheckedOut> {
         // Listed and compared with the working tree side by side.
         let (out, unstaged) = std::thread::scope(|s| {
-            let unstaged = s.spawn(|| self.git(&["diff", "--no-renames", "--no-ext-diff", "--name-only", "-z"]));
+            let unstaged = s.spawn(|| self.git_below(folder, &["diff", "--no-renames", "--no-ext-diff", "--name-only", "-z"]));
             let out = self.git(&["ls-files", "-s", "-v", "-z"]);
             (out, unstaged.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
         });
@@ -416,13 +417,26 @@ impl Repo {
             _ => None,
         });
         let tree = GitTree::new("index".into(), listing.blobs, self.cat.clone()).with_problems(listing.problems);
-        Ok(self.checked_out(tree, unstaged, apart))
+        Ok(self.checked_out(tree, unstaged, apart, folder))
     }
 
-    /// `tree` as a [`CheckedOut`]: `differs` is git's list of the paths where the working tree
-    /// holds another file or none, `apart` what git does not compare with it. Where git cannot
-    /// compare (there is no working tree), every file is read from git.
-    fn checked_out(&self, tree: GitTree, differs: Result<Vec<u8>>, apart: BTreeSet<String>) -> CheckedOut {
+    /// `git` with the paths limited to `folder` (`""`: the whole repository), taken literally:
+    /// comparing with the working tree costs an `lstat` of every file compared, and a
+    /// solution may be a small folder of a large repository.
+    fn git_below(&self, folder: &str, args: &[&str]) -> Result<Vec<u8>> {
+        let mut all = vec!["--literal-pathspecs"];
+        all.extend_from_slice(args);
+        all.push("--");
+        if !folder.is_empty() {
+            all.push(folder);
+        }
+        self.git(&all)
+    }
+
+    /// `tree` as a [`CheckedOut`]: `differs` is git's list of the paths below `folder` where
+    /// the working tree holds another file or none, `apart` what git does not compare with it.
+    /// Where git cannot compare (there is no working tree), every file is read from git.
+    fn checked_out(&self, tree: GitTree, differs: Result<Vec<u8>>, apart: BTreeSet<String>, folder: &str) -> CheckedOut {
         let from_git = match differs {
             Ok(out) => {
                 let mut from_git = split_z(&out);
@@ -435,6 +449,7 @@ impl Repo {
             tree,
             worktree: WorkTree::reader(&self.top),
             from_git,
+            compared: folder.to_owned(),
         }
     }
 
@@ -735,7 +750,7 @@ mod tests {
         git(top, &["update-index", "--assume-unchanged", "assumed"]);
         write("assumed", "changed, but git was told to assume not");
         write("untracked", "not in the index");
-        let index = Repo::open(top).unwrap().index().unwrap();
+        let index = Repo::open(top).unwrap().index("").unwrap();
         let from_git: Vec<&str> = index.from_git.iter().map(String::as_str).collect();
         assert_eq!(from_git, ["assumed", "deleted", "modified", "skipped", "staged"]);
         assert_eq!(index.files(), ["assumed", "clean", "deleted", "modified", "skipped", "staged"]);
@@ -757,6 +772,26 @@ mod tests {
     }
 
     #[test]
+    fn only_the_folder_checked_is_compared_and_the_rest_comes_from_git() {
+        let dir = repo_of(&["outside"], "at HEAD");
+        let top = dir.path();
+        std::fs::create_dir(top.join("sub")).unwrap();
+        std::fs::write(top.join("sub/inside"), "inside at HEAD").unwrap();
+        git(top, &["add", "."]);
+        git(top, &["commit", "-q", "-m", "both"]);
+        std::fs::write(top.join("outside"), "changed, not staged").unwrap();
+        let repo = Repo::open(top).unwrap();
+        let head = repo.resolve("HEAD").unwrap();
+        for tree in [repo.index("sub").unwrap(), repo.checked_out_commit(&head, "sub").unwrap()] {
+            assert!(tree.from_git.is_empty(), "{:?}", tree.from_git);
+            assert_eq!(tree.read("outside").unwrap(), b"outside at HEAD");
+            std::fs::write(top.join("sub/inside"), "INSIDE at HEAD").unwrap();
+            assert_eq!(tree.read("sub/inside").unwrap(), b"INSIDE at HEAD", "from the working tree");
+            std::fs::write(top.join("sub/inside"), "inside at HEAD").unwrap();
+        }
+    }
+
+    #[test]
     fn a_commit_is_read_from_the_working_tree_only_where_git_finds_it_the_same() {
         let dir = repo_of(&["clean", "later", "modified", "skipped", "assumed"], "at the first");
         let top = dir.path();
@@ -774,7 +809,7 @@ mod tests {
         git(top, &["update-index", "--assume-unchanged", "assumed"]);
         write("assumed", "changed, but git was told to assume not");
         let repo = Repo::open(top).unwrap();
-        let tree = repo.checked_out_commit(&first).unwrap();
+        let tree = repo.checked_out_commit(&first, "").unwrap();
         let mut want = vec!["assumed", "later", "modified", "skipped"];
         if cfg!(unix) {
             want.insert(2, "link");
@@ -796,7 +831,7 @@ mod tests {
             top: bare.path().to_path_buf(),
             cat: Arc::new(CatFile::new(bare.path())),
         };
-        let tree = repo.checked_out_commit(&first).unwrap();
+        let tree = repo.checked_out_commit(&first, "").unwrap();
         assert_eq!(tree.from_git.len(), tree.files().len());
     }
 

@@ -83,6 +83,8 @@ pub struct CheckedOut {
     /// What the working tree does not hold as `tree` does: changed, deleted, or kept apart by
     /// git (skipped or assumed unchanged, a link, a conflict).
     pub from_git: BTreeSet<String>,
+    /// The folder git compared (`""`: all of it); a file outside it is read from git.
+    pub compared: String,
 }
 
 impl CheckedOut {
@@ -105,11 +107,16 @@ impl Source for CheckedOut {
     }
 
     fn read(&self, path: &str) -> io::Result<Vec<u8>> {
+        if !crate::model::in_root(&self.compared, path) {
+            return self.tree.read(path);
+        }
         self.overlay().read(path)
     }
 
     fn prefetch(&self, paths: &[&str]) {
-        self.overlay().prefetch(paths);
+        let (inside, outside): (Vec<&str>, Vec<&str>) = paths.iter().partition(|p| crate::model::in_root(&self.compared, p));
+        self.overlay().prefetch(&inside);
+        self.tree.prefetch(&outside);
     }
 
     fn listing_problems(&self) -> Vec<Finding> {
