@@ -200,8 +200,8 @@ pub fn load_head(path: &Path, spec: &Spec, config: &Config) -> Result<Loaded> {
     }
     let path = located.path.as_path();
     let repo = Repo::open(path)?;
-    let scope = repo.relative(path)?;
-    let scope = Some(scope.as_str());
+    let folder = repo.relative(path)?;
+    let scope = Some(folder.as_str());
     let head_kind = match (&spec.head, spec.staged) {
         (_, true) => Head::Index,
         (Some(h), false) => Head::Commit(repo.resolve(h)?),
@@ -238,8 +238,8 @@ pub fn load_head(path: &Path, spec: &Spec, config: &Config) -> Result<Loaded> {
             })
         });
         let (head_source, head_scope): (Box<dyn Source>, Option<&str>) = match &head_kind {
-            Head::Index => (Box::new(repo.index(scope.unwrap_or_default())?), scope),
-            Head::Commit(sha) => (Box::new(repo.checked_out_commit(sha, scope.unwrap_or_default())?), scope),
+            Head::Index => (Box::new(repo.index(&folder)?), scope),
+            Head::Commit(sha) => (Box::new(repo.checked_out_commit(sha, &folder)?), scope),
             Head::WorkTree => (Box::new(WorkTree::open(path)?), None),
         };
         let head = load::snapshot(&*head_source, head_scope, config);
