@@ -251,8 +251,33 @@ impl Source for WorkTree {
     }
 
     fn read(&self, path: &str) -> io::Result<Vec<u8>> {
-        // The buffer is sized to the file, so the read that reaches its end is the one after.
-        std::fs::read(self.base.join(path))
+        use std::io::Read;
+        let mut file = std::fs::File::open(self.base.join(path))?;
+        let size = file.metadata()?.len();
+        let Ok(size) = usize::try_from(size) else {
+            return Err(io::Error::new(io::ErrorKind::OutOfMemory, "the file is too large to read"));
+        };
+        if size == 0 {
+            // Empty, or a file that does not say its size: read to the end.
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes)?;
+            return Ok(bytes);
+        }
+        // As many bytes as the file has, in one read where the system allows: the read that
+        // would find the end after them cost a system call for every file. As in git, a file
+        // that grows meanwhile is read as it was.
+        let mut bytes = vec![0; size];
+        let mut filled = 0;
+        while filled < size {
+            match file.read(&mut bytes[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        bytes.truncate(filled);
+        Ok(bytes)
     }
 
     fn listing_problems(&self) -> Vec<Finding> {
@@ -263,6 +288,21 @@ impl Source for WorkTree {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_is_read_whole_in_one_go_and_one_without_a_size_to_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(dir.path().join("big"), &big).unwrap();
+        std::fs::write(dir.path().join("empty"), "").unwrap();
+        let tree = WorkTree::reader(dir.path());
+        assert_eq!(tree.read("big").unwrap(), big);
+        assert!(tree.read("empty").unwrap().is_empty());
+        assert!(tree.read("missing").is_err());
+        // procfs files say they are empty and are not.
+        #[cfg(target_os = "linux")]
+        assert!(!WorkTree::reader(Path::new("/proc/self")).read("status").unwrap().is_empty());
+    }
 
     #[cfg(unix)]
     #[test]
