@@ -206,7 +206,7 @@ impl CatFile {
             let (Some(size), Some("commit"), Some(oid)) = (size.and_then(|s| s.parse::<u64>().ok()), kind, oid) else {
                 return Ok(None);
             };
-            io::copy(&mut io::Read::take(&mut *stdout, size + 1), &mut io::sink())?;
+            io::copy(&mut io::Read::take(&mut *stdout, size.saturating_add(1)), &mut io::sink())?;
             Ok(is_oid(oid).then(|| oid.to_owned()))
         })
     }

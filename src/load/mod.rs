@@ -99,7 +99,7 @@ impl CheckedOut {
 
 impl Source for CheckedOut {
     fn label(&self) -> String {
-        self.overlay().label()
+        self.tree.label()
     }
 
     fn files(&self) -> &[String] {
@@ -120,7 +120,7 @@ impl Source for CheckedOut {
     }
 
     fn listing_problems(&self) -> Vec<Finding> {
-        self.overlay().listing_problems()
+        self.tree.listing_problems()
     }
 }
 

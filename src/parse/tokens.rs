@@ -48,6 +48,7 @@ pub fn tokens(s: &[u8]) -> Option<Tokens> {
 
 /// One bit a byte, for sixty-four bytes.
 #[cfg(target_arch = "x86_64")]
+#[derive(Default)]
 struct Masks {
     quote: u64,
     backslash: u64,
@@ -58,12 +59,7 @@ struct Masks {
 #[cfg(target_arch = "x86_64")]
 fn masks(block: &[u8; 64]) -> Masks {
     use std::arch::x86_64::*;
-    let mut m = Masks {
-        quote: 0,
-        backslash: 0,
-        white: 0,
-        control: 0,
-    };
+    let mut m = Masks::default();
     for (part, chunk) in block.chunks_exact(16).enumerate() {
         // SAFETY: SSE2 is part of the x86_64 baseline, and the 16 bytes read are `chunk`.
         let (quote, backslash, white, control) = unsafe {
@@ -93,12 +89,7 @@ fn masks(block: &[u8; 64]) -> Masks {
 #[target_feature(enable = "avx2")]
 fn masks_avx2(block: &[u8; 64]) -> Masks {
     use std::arch::x86_64::*;
-    let mut m = Masks {
-        quote: 0,
-        backslash: 0,
-        white: 0,
-        control: 0,
-    };
+    let mut m = Masks::default();
     for (part, chunk) in block.chunks_exact(32).enumerate() {
         // SAFETY: the 32 bytes read are `chunk`.
         let v = unsafe { _mm256_loadu_si256(chunk.as_ptr().cast()) };
