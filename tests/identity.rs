@@ -461,7 +461,7 @@ fn mermaid_for_the_references_a_change_touches() {
     let ctx = Context::new(&snapshot, &config);
     let findings = rules::check(&ctx);
     let only = ["CAT_WRITER_SQL".to_owned()];
-    let m = connref::report::graph::mermaid(&ctx, &findings, Some(&only));
+    let m = connref::report::graph::render_mermaid(&connref::report::graph::build(&ctx, &findings, Some(&only)));
     snap!("identity_graph_mermaid_only", m);
     assert!(!m.contains("cat_reporting_dataverse") && !m.contains("Report daily"), "{m}");
 }

@@ -34,13 +34,13 @@ pub fn compute(opts: &Options) -> Result<History> {
     }
     let repo = Repo::open(&located.path)?;
     let scope = repo.relative(&located.path)?;
-    if repo.resolve("HEAD").is_err() {
+    let Ok(head_commit) = repo.resolve("HEAD") else {
         // An empty history would read as a clean one.
         anyhow::bail!(
             "the repository at {} has no commits yet, so it has no history to read: commit the solution source, or check the working tree with `connref check`",
             opts.path.display()
         );
-    }
+    };
     let mut events = Vec::new();
     let walked = load::history::walk(&repo, &scope, opts.since.as_deref(), &config, |commit, base, head| {
         let findings = rules::finish(&config, stability::check(base, head, &config));
@@ -51,7 +51,7 @@ pub fn compute(opts: &Options) -> Result<History> {
     })?;
     if !walked.seen_solution {
         // No commit had a solution below PATH: an empty history would read as a clean one.
-        let tree = repo.tree(&repo.resolve("HEAD")?)?;
+        let tree = repo.tree(&head_commit)?;
         let snap = load::snapshot(&tree, Some(&scope), &config);
         load::locate::require_source(&tree, Some(&scope), &snap, &format!("{} in any commit", opts.path.display()))?;
     }

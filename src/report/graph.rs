@@ -370,12 +370,6 @@ pub fn render_json(g: &Graph) -> String {
     s
 }
 
-/// The Mermaid graph for the references a change touches (or all with `None`), for the
-/// pull-request comment.
-pub fn mermaid(ctx: &Context<'_>, findings: &[Finding], only_references: Option<&[String]>) -> String {
-    render_mermaid(&build(ctx, findings, only_references))
-}
-
 pub fn render(g: &Graph, format: GraphFormat) -> String {
     match format {
         GraphFormat::Mermaid => render_mermaid(g),
