@@ -181,10 +181,17 @@ impl<'a> Key<'a> {
     #[inline]
     pub fn is(&self, name: &str) -> bool {
         if self.escaped {
-            self.get() == name
-        } else {
-            &self.text[self.start + 1..self.end - 1] == name
+            return self.decoded_is(name);
         }
+        // The lengths first: most keys a walker is shown are not the one it asks about, and
+        // telling them apart then reads nothing of the text.
+        let inner = self.start + 1..self.end.saturating_sub(1);
+        inner.len() == name.len() && self.text.as_bytes().get(inner) == Some(name.as_bytes())
+    }
+
+    #[cold]
+    fn decoded_is(&self, name: &str) -> bool {
+        self.get() == name
     }
 }
 
@@ -664,16 +671,24 @@ impl<'a> Parser<'a> {
             Some(b'{') => self.object_in(steps, depth)?,
             Some(b'[') => self.array_in(steps, depth)?,
             Some(b'"') => Kind::String(steps.string(self)?),
+            _ => self.scalar(steps)?,
+        };
+        Ok(Value { kind, start, end: self.i })
+    }
+
+    /// A value that is neither a container nor a string: `true`, `false`, `null` or a number.
+    /// Inlined so that a walk, which drops it, never builds it.
+    #[inline]
+    fn scalar<S: Steps>(&mut self, steps: &S) -> Result<Kind<'a>, JsonError> {
+        let kind = match self.s.get(self.i) {
             Some(b't') => self.literal("true", Kind::Bool(true))?,
             Some(b'f') => self.literal("false", Kind::Bool(false))?,
             Some(b'n') => self.literal("null", Kind::Null)?,
             Some(b'-' | b'0'..=b'9') => self.number()?,
             _ => return Err(self.unexpected("a JSON value")),
         };
-        if matches!(kind, Kind::Null | Kind::Bool(_) | Kind::Number(_)) {
-            steps.read_bytes(self);
-        }
-        Ok(Value { kind, start, end: self.i })
+        steps.read_bytes(self);
+        Ok(kind)
     }
 
     /// Validates and moves past the next value, showing `walker` the members and items of the
@@ -687,7 +702,7 @@ impl<'a> Parser<'a> {
             Some(b'{') => true,
             Some(b'[') => false,
             Some(b'"') => return steps.skip_string(self).map(drop),
-            _ => return self.value_in(steps, depth).map(drop),
+            _ => return self.scalar(steps).map(drop),
         };
         let close = if object { b'}' } else { b']' };
         steps.bump(self);
@@ -921,6 +936,39 @@ mod tests {
         assert_eq!(&text[b.start..b.end], r#""x\"y""#);
         assert_eq!(doc.root.get("n").unwrap().kind, Kind::Number("-1.5e3"));
         assert_eq!(doc.root.get("l").unwrap().items().len(), 2);
+    }
+
+    #[test]
+    fn a_key_is_its_name_and_nothing_near_it() {
+        let text = r#"{"host": 1, "hosts": 2, "hosT": 3, "ho\u0073t": 4, "": 5, "hôst": 6}"#;
+        let mut shown = Vec::new();
+        struct Names<'k>(&'k mut Vec<[bool; 4]>);
+        impl Walker<'_> for Names<'_> {
+            type Mode = ();
+            fn member(&mut self, _: (), key: &Key<'_>) -> Visit<()> {
+                self.0.push([key.is("host"), key.is(""), key.is("hôst"), key.is("hos")]);
+                Visit::Skip
+            }
+            fn item(&mut self, _: ()) -> Visit<()> {
+                Visit::Skip
+            }
+            fn take(&mut self, _: Value<'_>) {}
+        }
+        let mut stream = Stream::new(text);
+        stream.walk((), &mut Names(&mut shown)).unwrap();
+        stream.finish().unwrap();
+        let f = false;
+        assert_eq!(
+            shown,
+            [
+                [true, f, f, f],
+                [f, f, f, f],
+                [f, f, f, f],
+                [true, f, f, f],
+                [f, true, f, f],
+                [f, f, true, f]
+            ]
+        );
     }
 
     #[test]
