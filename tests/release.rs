@@ -282,5 +282,17 @@ fn release_workflow_builds_every_target_install_sh_downloads() {
     }
     assert!(workflow.contains("scripts/package.sh"));
     assert!(workflow.contains("FEATURES: github,online"));
+    // Archives and wheels ship the `dist` build, and the archive packs the binary it built.
+    assert!(
+        workflow.contains("cargo build --profile dist "),
+        "the archives are not the dist build"
+    );
+    assert!(workflow.contains("args: --profile dist "), "the wheels are not the dist build");
+    assert!(!workflow.contains("/release/$exe") && workflow.contains("\"target/$TARGET/dist/$exe\""));
+    let manifest: toml::Table = std::fs::read_to_string(manifest_dir().join("Cargo.toml"))
+        .expect("Cargo.toml")
+        .parse()
+        .expect("Cargo.toml parses");
+    assert_eq!(manifest["profile"]["dist"]["inherits"].as_str(), Some("release"));
     assert!(workflow.contains("tags: [\"v*\"]"));
 }
